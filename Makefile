@@ -1,0 +1,77 @@
+# One target per pipeline stage; every target bootstraps .venv first.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+DATA   ?= data
+MODEL  ?= $(DATA)/model
+INDEX  ?= $(DATA)/index
+PORT   ?= 8000
+HOST   ?= 127.0.0.1
+CORPUS ?=
+TRAIN_CONFIG ?= cpu
+
+.PHONY: help venv corpus extract dataset train index serve crawl eval bench tensorboard demo test \
+        codegen-train humaneval browser-deps clean
+
+help:
+	@echo "make demo   - whole pipeline on the default corpus (stdlib + site-packages), then serve"
+	@echo "make test   - run the test suite"
+	@echo "stages: corpus extract dataset train index serve crawl eval bench tensorboard codegen-train"
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+corpus: venv
+	$(PY) -m crawler local --out $(DATA)/repos.jsonl $(if $(CORPUS),$(CORPUS),--default)
+
+extract: venv
+	$(PY) -m preprocess extract --repos $(DATA)/repos.jsonl --out $(DATA)/functions.csv
+
+dataset: venv
+	$(PY) -m preprocess dataset --functions $(DATA)/functions.csv --out $(DATA)/dataset
+
+train: venv
+	$(PY) -m codenn.train --data $(DATA)/dataset --out $(MODEL) --config $(TRAIN_CONFIG)
+
+index: venv
+	$(PY) -m index build --data $(DATA)/dataset --functions $(DATA)/functions.csv --model $(MODEL) --out $(INDEX)
+
+serve: venv
+	$(PY) -m webapp --index $(INDEX) --host $(HOST) --port $(PORT)
+
+crawl: venv
+	$(PY) -m crawler github --out $(DATA)/repos.jsonl --repos-dir $(DATA)/repos
+
+eval: venv
+	$(PY) -m pip install -q -e '.[peers]'
+	$(PY) -m benchmarks.quality ../shared/bench/cosqa-dev.jsonl --model $(MODEL)
+
+bench: venv
+	$(PY) -m pip install -q -e '.[peers]'
+	$(PY) -m benchmarks.speed
+
+tensorboard: venv
+	$(VENV)/bin/tensorboard --logdir $(MODEL) --host 127.0.0.1 --port 6006
+
+codegen-train: venv
+	$(PY) -m codegen.train --functions $(DATA)/functions.csv --out $(DATA)/codegen --config tiny
+
+demo: venv
+	$(MAKE) corpus extract dataset train index
+	$(MAKE) serve
+
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || \
+	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null 2>&1 || \
+	    echo "browser-deps: could not install chromium; the browser test will be skipped"; }
+
+test: venv browser-deps
+	$(PY) -m pytest tests
+
+clean:
+	rm -rf $(DATA)/* build *.egg-info

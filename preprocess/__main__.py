@@ -1,0 +1,51 @@
+"""`python -m preprocess {extract,dataset}`: source code -> functions.csv -> HDF5 dataset."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m preprocess", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("extract", help="every function of the manifest's repositories -> functions.csv")
+    p.add_argument("--repos", default="data/repos.jsonl")
+    p.add_argument("--out", default="data/functions.csv")
+    p.add_argument("--workers", type=int, default=None)
+    p = sub.add_parser("dataset", help="clean, deduplicate, split, build vocabularies, write HDF5")
+    p.add_argument("--functions", default="data/functions.csv")
+    p.add_argument("--out", default="data/dataset")
+    p.add_argument("--vocab-size", type=int, default=None)
+    p.add_argument("--seed", default=None, help="salt for the repository split")
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+    try:
+        if args.command == "extract":
+            from .extract import ExtractConfig, extract
+
+            cfg = ExtractConfig() if args.workers is None else ExtractConfig(workers=args.workers)
+            stats = extract(args.repos, args.out, cfg)
+            dt = time.perf_counter() - t0
+            print(f"{stats.summary()}; {dt:.1f}s ({stats.functions / max(dt, 1e-9):,.0f} functions/s) -> {args.out}")
+        else:
+            from .dataset import DatasetConfig, build_dataset
+
+            cfg = DatasetConfig()
+            if args.vocab_size:
+                cfg.vocab_size = args.vocab_size
+            if args.seed is not None:
+                cfg.split_salt = args.seed
+            stats = build_dataset(args.functions, args.out, cfg)
+            print(f"{stats.summary()}; {time.perf_counter() - t0:.1f}s -> {args.out}")
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: no output was written", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
