@@ -1,0 +1,146 @@
+"""Read a benchmark file (DESIGN.md, "Benchmark file format") into a pool, queries and gold indices.
+
+JSONL, one record per line: {"query": str (optional), "code": str, "language": str, "id": str}.
+The pool is the set of distinct `code` values (first-seen order); each record with a query asks for
+its code; records without one are distractors.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from preprocess.functions import extract_functions_from_source
+from preprocess.text import tokenize_desc
+
+_DEF_NAME = re.compile(r"\bdef\s+([A-Za-z_]\w*)")
+
+
+class BenchFormatError(ValueError):
+    """A benchmark file that does not follow the format (the message names file and line)."""
+
+
+@dataclass
+class Bench:
+    """A benchmark: the pool of distinct codes and the queries that each ask for one of them."""
+
+    path: str
+    sha256: str                                      # of the file's bytes: the key of peer caches
+    codes: list[str] = field(default_factory=list)   # (nb,) distinct code strings
+    languages: list[str] = field(default_factory=list)
+    code_ids: list[str] = field(default_factory=list)  # id of the first record holding each code
+    queries: list[str] = field(default_factory=list)   # (nq,)
+    query_ids: list[str] = field(default_factory=list)
+    gold: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # (nq,) into codes
+
+    @property
+    def nb(self) -> int:
+        return len(self.codes)
+
+    @property
+    def nq(self) -> int:
+        return len(self.queries)
+
+
+def _field(rec: dict, key: str, where: str, required: bool) -> str | None:
+    value = rec.get(key)
+    if value is None:
+        if required:
+            raise BenchFormatError(f"{where}: missing {key!r}")
+        return None
+    if not isinstance(value, str):
+        raise BenchFormatError(f"{where}: {key!r} must be a string, not {type(value).__name__}")
+    return value
+
+
+def read_bench(path: str | Path) -> Bench:
+    """Parse a benchmark file; raise BenchFormatError (or FileNotFoundError) with a one-line reason."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such benchmark file")
+    raw = path.read_bytes()
+    bench = Bench(path=str(path), sha256=hashlib.sha256(raw).hexdigest())
+    index: dict[str, int] = {}
+    gold: list[int] = []
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise BenchFormatError(f"{path}: not UTF-8 ({e.reason} at byte {e.start})") from None
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{lineno}"
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise BenchFormatError(f"{where}: not JSON ({e.msg})") from None
+        if not isinstance(rec, dict):
+            raise BenchFormatError(f"{where}: a record must be a JSON object")
+        code = _field(rec, "code", where, required=True)
+        if not code.strip():
+            raise BenchFormatError(f"{where}: empty 'code'")
+        query = _field(rec, "query", where, required=False)
+        language = _field(rec, "language", where, required=False) or ""
+        rid = rec.get("id")
+        rid = str(rid) if rid is not None else f"line-{lineno}"
+        if code not in index:
+            index[code] = len(bench.codes)
+            bench.codes.append(code)
+            bench.languages.append(language)
+            bench.code_ids.append(rid)
+        if query is not None and query.strip():
+            bench.queries.append(query)
+            bench.query_ids.append(rid)
+            gold.append(index[code])
+    bench.gold = np.asarray(gold, dtype=np.int64)
+    if not bench.codes:
+        raise BenchFormatError(f"{path}: no records")
+    if not bench.queries:
+        raise BenchFormatError(f"{path}: no record has a query")
+    return bench
+
+
+def _parse_first_function(code: str) -> dict | None:
+    """The first (outermost) function of code, trying it dedented too; None when nothing parses."""
+    for source in (code, textwrap.dedent(code)):
+        try:
+            found = extract_functions_from_source(source)
+        except (SyntaxError, ValueError, RecursionError):
+            continue
+        if found:
+            return found[0]
+    return None
+
+
+def fallback_record(code: str) -> dict:
+    """A record for code that does not parse: its words as tokens, its raw text as desc."""
+    m = _DEF_NAME.search(code)
+    return {
+        "name": m.group(1) if m else "",
+        "apiseq": "",
+        "tokens": " ".join(dict.fromkeys(tokenize_desc(code))),
+        "desc": " ".join(code.split()),
+    }
+
+
+def pool_records(bench: Bench, repo: str = "bench") -> tuple[list[dict], int]:
+    """functions.csv-style records of the pool (id = pool index + 1) and how many fell back to raw text."""
+    records, fallbacks = [], 0
+    for i, code in enumerate(bench.codes):
+        fields = _parse_first_function(code)
+        if fields is None:
+            fallbacks += 1
+            fields = fallback_record(code)
+        n_lines = code.count("\n") + 1
+        records.append({
+            "id": i + 1, "repo": repo, "path": bench.code_ids[i], "start_line": 1, "end_line": n_lines,
+            "url": "", "language": bench.languages[i] or "python",
+            "name": fields["name"], "apiseq": fields["apiseq"], "tokens": fields["tokens"],
+            "desc": fields["desc"], "code": code,
+        })
+    return records, fallbacks

@@ -1,0 +1,96 @@
+"""The model directory: weights (safetensors) + config JSON + vocabularies, enough to rebuild the model alone."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from common.fsutil import atomic_open
+from .config import DataConfig
+from .model import JointEmbedder, ModelConfig
+
+FORMAT = "codenn-model/1"
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+FIELDS = ("name", "apiseq", "tokens", "desc")
+
+
+def vocab_file(field: str) -> str:
+    return f"vocab.{field}.json"
+
+
+def copy_vocabs(data_dir: str | Path, model_dir: str | Path) -> None:
+    """Copy the dataset's vocabularies into the model directory (atomically, each)."""
+    for field in FIELDS:
+        src = Path(data_dir) / vocab_file(field)
+        if not src.exists():
+            raise FileNotFoundError(f"{src} is missing: run `make dataset` first")
+        with atomic_open(Path(model_dir) / vocab_file(field), "wb") as f, open(src, "rb") as g:
+            shutil.copyfileobj(g, f)
+
+
+def save_model(model: JointEmbedder, model_dir: str | Path, data_cfg: DataConfig, meta: dict | None = None) -> None:
+    """Write the weights and the config (model sizes, sequence lengths, provenance) into model_dir."""
+    model_dir = Path(model_dir)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_safetensors(state, model_dir / WEIGHTS, metadata={"format": FORMAT})
+    config = {
+        "format": FORMAT,
+        "model": dataclasses.asdict(model.cfg),
+        "data": dataclasses.asdict(data_cfg),
+        "normalized": False,
+        "meta": meta or {},
+    }
+    with atomic_open(model_dir / CONFIG, "w", encoding="utf-8") as f:
+        json.dump(config, f, indent=2)
+
+
+def save_safetensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict | None = None) -> None:
+    """safetensors writes by path: write a temporary sibling, then rename it over path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=metadata)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_config(model_dir: str | Path) -> tuple[ModelConfig, DataConfig, dict]:
+    """Model and data configs of a model directory (with a clear error when it is not one)."""
+    path = Path(model_dir) / CONFIG
+    if not path.exists():
+        raise FileNotFoundError(f"{model_dir} is not a model directory ({CONFIG} is missing): run `make train` first")
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    if raw.get("format") != FORMAT:
+        raise ValueError(f"{path}: unknown model format {raw.get('format')!r} (expected {FORMAT})")
+    return ModelConfig(**raw["model"]), DataConfig(**raw["data"]), raw
+
+
+def load_model(model_dir: str | Path, device: str | torch.device = "cpu") -> JointEmbedder:
+    """Rebuild the JointEmbedder of a model directory, in eval mode."""
+    model_cfg, _, _ = read_config(model_dir)
+    model = JointEmbedder(model_cfg)
+    weights = Path(model_dir) / WEIGHTS
+    if not weights.exists():
+        raise FileNotFoundError(f"{weights} is missing")
+    model.load_state_dict(load_file(str(weights)))
+    return model.to(device).eval()
+
+
+def weights_identity(model_dir: str | Path) -> str:
+    """A stable identity of the trained model: the SHA-256 of its weights file (first 16 hex digits)."""
+    h = hashlib.sha256()
+    with open(Path(model_dir) / WEIGHTS, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return "codenn-" + h.hexdigest()[:16]

@@ -1,0 +1,84 @@
+"""A trained model ready for the index and the search page: functions and queries in, vectors out."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+
+from preprocess.text import Vocab, tokenize_apiseq, tokenize_desc, tokenize_name, tokenize_tokens
+from . import bundle
+
+TOKENIZERS = {"name": tokenize_name, "apiseq": tokenize_apiseq, "tokens": tokenize_tokens, "desc": tokenize_desc}
+
+
+def pad_ids(seqs: Sequence[list[int]], max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Lists of ids -> (N, max_len) int64 zero-padded and truncated, and (N,) lengths."""
+    ids = torch.zeros((len(seqs), max_len), dtype=torch.int64)
+    lens = torch.zeros(len(seqs), dtype=torch.int64)
+    for i, s in enumerate(seqs):
+        s = s[:max_len]
+        ids[i, : len(s)] = torch.tensor(s, dtype=torch.int64)
+        lens[i] = len(s)
+    return ids, lens
+
+
+class CodeEncoder:
+    """codenn.load(path): encode_code / encode_functions / encode_queries, plus .dim and .identity.
+
+    Vectors are NOT normalised (the index normalises them); compare them by cosine.
+    """
+
+    def __init__(self, model_dir: str | Path, device: str | torch.device = "cpu", batch_size: int = 512):
+        self.model_dir = Path(model_dir)
+        _, data_cfg, self.config = bundle.read_config(self.model_dir)
+        self.model = bundle.load_model(self.model_dir, device)
+        self.device = torch.device(device)
+        self.batch_size = batch_size
+        self.max_lens = data_cfg.max_lens()
+        self.vocabs = {}
+        for field in bundle.FIELDS:
+            path = self.model_dir / bundle.vocab_file(field)
+            if not path.exists():
+                raise FileNotFoundError(f"{path} is missing: a model directory carries its vocabularies")
+            self.vocabs[field] = Vocab.load(path)
+        self.identity = bundle.weights_identity(self.model_dir)
+        self.dim = self.model.cfg.dim
+        self.normalized = False
+
+    def field_tensors(self, field: str, texts: Iterable[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Tokenise strings of one field with the shared tokenizers and this model's vocabulary."""
+        vocab, tok = self.vocabs[field], TOKENIZERS[field]
+        return pad_ids([vocab.encode(tok(t or "")) for t in texts], self.max_lens[field])
+
+    @torch.no_grad()
+    def encode_code(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(N, D) float32 code vectors of a reader-style batch."""
+        b = {k: v.to(self.device) for k, v in batch.items() if not k.startswith("desc")}
+        return self.model.encode_code(b).float()
+
+    def encode_functions(self, records: Sequence[dict]) -> np.ndarray:
+        """(N, D) float32 vectors of functions.csv-style records (string fields name, apiseq, tokens)."""
+        out = []
+        for i0 in range(0, len(records), self.batch_size):
+            chunk = records[i0 : i0 + self.batch_size]
+            batch = {}
+            for field in ("name", "apiseq", "tokens"):
+                batch[field], batch[f"{field}_len"] = self.field_tensors(field, (r.get(field, "") for r in chunk))
+            out.append(self.encode_code(batch).cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.dim), dtype=np.float32)
+
+    @torch.no_grad()
+    def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
+        """(N, D) float32 vectors of natural-language queries."""
+        out = []
+        for i0 in range(0, len(queries), self.batch_size):
+            ids, lens = self.field_tensors("desc", queries[i0 : i0 + self.batch_size])
+            out.append(self.model.encode_desc(ids.to(self.device), lens.to(self.device)).float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.dim), dtype=np.float32)
+
+
+def load(model_dir: str | Path, device: str | torch.device = "cpu") -> CodeEncoder:
+    """Rebuild a trained model from its directory alone."""
+    return CodeEncoder(model_dir, device)

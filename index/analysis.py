@@ -1,0 +1,91 @@
+"""Text analysis shared by indexing and querying: lexical fields, query terms, matched lines, code hashes."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from preprocess.text import split_identifier, tokenize_desc
+
+# Function words of English queries; code identifiers such as `not`, `if`, `list` stay searchable.
+STOP_WORDS = frozenset("""
+a about an and are as at be been being but by can could do does did doing for from get gets got had has have
+having how i if in into is it its me my of on or our should so than that the their them then there these they
+this those to too using use via was we were what when where which while who whom why will with would you your
+""".split())
+
+MAX_TERMS = 32          # a 1,000-character query has ~200 words; more terms only slow BM25 down
+_TRIPLE = re.compile(r'"""[\s\S]*?(?:"""|\Z)|\'\'\'[\s\S]*?(?:\'\'\'|\Z)')
+_COMMENT = re.compile(r"#[^\n]*")
+_SPACE = re.compile(r"\s+")
+_BODY_START = re.compile(r":[ \t]*(?:#[^\n]*)?\n")      # the end of a Python signature
+_DOCSTRING = re.compile(r'\s*[rRuU]?("""|\'\'\')')
+_WORD = re.compile(r"[A-Za-z0-9]+")                        # as preprocess.text.tokenize_desc
+_split = lru_cache(maxsize=1 << 18)(lambda w: tuple(split_identifier(w)))
+
+
+def docstring_of(code: str) -> str:
+    """The docstring of a Python function's code (the string right after the signature), or ''."""
+    m = _BODY_START.search(code, 0, 4000)
+    d = m and _DOCSTRING.match(code, m.end())
+    if not d:
+        return ""
+    end = code.find(d.group(1), d.end())
+    return code[d.end(): end if end >= 0 else None]
+
+
+def words(text: str) -> list[str]:
+    """tokenize_desc with a cache of split identifiers (indexing splits the same words millions of times)."""
+    return [p for w in _WORD.findall(text) for p in _split(w)]
+
+
+def identifier_text(text: str) -> str:
+    """Lower-cased words of free text or code, identifiers split (`loadJSON` -> 'load json')."""
+    return " ".join(words(text))
+
+
+def lexical_fields(record: dict) -> dict[str, str]:
+    """The lexical index's text of one function: name tokens, description + docstring, identifiers."""
+    doc = docstring_of(record.get("code") or "")
+    desc = record.get("desc") or ""
+    return {
+        "name": " ".join(split_identifier(record.get("name") or "")),
+        "doc": identifier_text(doc if desc and desc[:20] in doc else f"{desc} {doc}"),
+        # `tokens` is already split and lower-cased by the extractor
+        "idents": f"{record.get('tokens') or ''} {identifier_text(record.get('apiseq') or '')}".strip(),
+    }
+
+
+def code_hash(code: str) -> int:
+    """A signed 64-bit hash of code without docstrings, comments and whitespace (near-duplicate key)."""
+    text = _SPACE.sub("", _COMMENT.sub("", _TRIPLE.sub("", code or "")))
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=8).digest(), "big", signed=True)
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """A query as the scorers see it: the raw text, its words, and its lexical terms (no stop words)."""
+
+    text: str
+    words: tuple[str, ...]
+    terms: tuple[str, ...]
+
+
+def parse_query(text: str) -> ParsedQuery:
+    """Split a query into words; query-language syntax (quotes, AND, -, :) is only ever words here."""
+    words = tuple(tokenize_desc(text))
+    terms = tuple(dict.fromkeys(w for w in words if w not in STOP_WORDS))[:MAX_TERMS]
+    return ParsedQuery(text=text, words=words, terms=terms)
+
+
+def matched_lines(code: str, stems: set[str], stem) -> list[int]:
+    """1-based numbers of the lines of `code` holding a word whose stem is in `stems`."""
+    if not stems:
+        return []
+    out = []
+    for i, line in enumerate((code or "").splitlines(), 1):
+        ws = words(line)
+        if ws and any(s in stems for s in stem(" ".join(ws))):
+            out.append(i)
+    return out

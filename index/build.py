@@ -1,0 +1,114 @@
+"""Build an index folder: records into SQLite and tantivy, code vectors into FAISS, then a manifest."""
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+import tantivy
+from tqdm import tqdm
+
+from common.fsutil import atomic_dir
+from . import vectors
+from .encoders import load_encoder, model_info
+from .lexical import LexicalIndex
+from .manifest import FORMAT, LEXICAL, STORE, VECTORS, IndexConfig, now, write_manifest
+from .store import Store
+
+
+def batched(items: Iterable, n: int) -> Iterator[list]:
+    it = iter(items)
+    while batch := list(itertools.islice(it, n)):
+        yield batch
+
+
+def record_id(r: dict) -> int:
+    """The record's integer id (functions.csv `id`), or a ValueError saying it is missing."""
+    try:
+        return int(r["id"])
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(f"function record without an integer id: {str(r)[:120]}") from None
+
+
+def encode(encoder, records: list[dict]) -> np.ndarray:
+    """L2-normalised code vectors (n, d) of records, checked against the encoder's dimension."""
+    x = encoder.encode_functions(records)
+    if x.shape != (len(records), encoder.dim):
+        raise ValueError(f"the encoder returned {x.shape} vectors for {len(records)} functions (dim {encoder.dim})")
+    return vectors.normalize(x)
+
+
+def ingest(records: Iterable[dict], store: Store, lex: LexicalIndex, encoder, cfg: IndexConfig,
+           assign_id: Callable[[dict], int], total: int | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    """Insert records into the store and the lexical index and encode them: (ids, vectors, encode seconds)."""
+    ids, xs, enc_s = [], [], 0.0
+    with tqdm(total=total, desc="index", unit="fn", disable=not cfg.progress, mininterval=1) as bar:
+        for batch in batched(records, cfg.batch_size):
+            rids = [assign_id(r) for r in batch]
+            store.insert(batch, rids)
+            lex.add({**r, "id": i} for r, i in zip(batch, rids))
+            t = time.perf_counter()
+            xs.append(encode(encoder, batch))
+            enc_s += time.perf_counter() - t
+            ids += rids
+            bar.update(len(batch))
+    xb = np.concatenate(xs) if xs else np.zeros((0, encoder.dim), np.float32)
+    return np.asarray(ids, np.int64), xb, enc_s
+
+
+def build_index(records: Iterable[dict], model_dir: str | Path | None, out_dir: str | Path,
+                cfg: IndexConfig | None = None, *, encoder=None) -> dict:
+    """Index records (functions.csv rows with int `id`) into out_dir, atomically; return the manifest.
+
+    The encoder is `encoder` when given (any object with the codenn bundle methods), else loaded from
+    model_dir (a trained model directory, or `hashing[:DIM]` for the untrained baseline).
+    """
+    cfg = cfg or IndexConfig()
+    encoder = encoder if encoder is not None else load_encoder(model_dir)
+    total = len(records) if hasattr(records, "__len__") else None
+    t0 = time.perf_counter()
+    with atomic_dir(out_dir) as tmp:
+        store = Store(tmp / STORE, create=True)
+        lex = LexicalIndex(tmp / LEXICAL, cfg.lexical, create=True)
+        try:
+            ids, xb, enc_s = ingest(records, store, lex, encoder, cfg, record_id, total)
+        except BaseException:
+            lex.abort()   # tantivy's threads would otherwise write into the folder being deleted
+            store.close()
+            raise
+        if not len(ids):
+            raise ValueError("no functions to index: the records are empty")
+        store.commit()
+        lex.commit()
+        t = time.perf_counter()
+        index = vectors.build(xb, ids, cfg.vectors)
+        vec_s = time.perf_counter() - t
+        vectors.save(index, tmp / VECTORS)
+        manifest = new_manifest(encoder, model_dir, cfg, store, index)
+        manifest["build"] = {"functions": int(len(ids)), "encode_seconds": round(enc_s, 3),
+                             "functions_per_second": round(len(ids) / max(enc_s, 1e-9), 1),
+                             "vector_index_seconds": round(vec_s, 3),
+                             "total_seconds": round(time.perf_counter() - t0, 3)}
+        write_manifest(tmp, manifest)
+        store.close()
+    return manifest
+
+
+def new_manifest(encoder, model_dir, cfg: IndexConfig, store: Store, index) -> dict:
+    stamp = now()
+    return {
+        "format": FORMAT,
+        "model": model_info(encoder, model_dir),
+        "size": store.count(),
+        "repos": len(store.repos()),
+        "next_id": store.max_id() + 1,
+        "store": STORE,
+        "lexical": {"engine": "tantivy", "version": tantivy.__version__, "dir": LEXICAL},
+        "vectors": {"file": VECTORS, "kind": vectors.kind_of(index), "ntotal": int(index.ntotal),
+                    "tombstones": len(store.tombstones())},
+        "config": cfg.to_dict(),
+        "created": stamp,
+        "updated": stamp,
+    }

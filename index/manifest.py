@@ -1,0 +1,88 @@
+"""The index folder's layout, its manifest, and the index configuration with explicit overrides."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from common.fsutil import atomic_open
+from .errors import IndexCorruptError, IndexMissingError
+from .lexical import LexicalConfig
+from .vectors import VectorConfig
+
+FORMAT = "codesearch-index/1"
+MANIFEST = "manifest.json"
+STORE = "store.sqlite"
+LEXICAL = "lexical"
+VECTORS = "vectors.faiss"
+
+
+@dataclass
+class IndexConfig:
+    """How an index is built: FAISS and lexical settings, encoding batch size, progress bars."""
+
+    vectors: VectorConfig = field(default_factory=VectorConfig)
+    lexical: LexicalConfig = field(default_factory=LexicalConfig)
+    batch_size: int = 1024
+    progress: bool = True
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "IndexConfig":
+        return cls(vectors=VectorConfig(**d.get("vectors", {})), lexical=LexicalConfig(**d.get("lexical", {})),
+                   batch_size=d.get("batch_size", 1024))
+
+    def to_dict(self) -> dict:
+        return {"vectors": dataclasses.asdict(self.vectors), "lexical": dataclasses.asdict(self.lexical),
+                "batch_size": self.batch_size}
+
+    def override(self, assignments: list[str]) -> "IndexConfig":
+        """Apply `section.key=value` strings (e.g. vectors.kind=hnsw); unknown keys are an error."""
+        for a in assignments:
+            key, sep, raw = a.partition("=")
+            section, _, name = key.strip().rpartition(".")
+            target = {"vectors": self.vectors, "lexical": self.lexical, "": self}.get(section)
+            if not sep or target is None or name not in {f.name for f in dataclasses.fields(target)} \
+                    or name in ("vectors", "lexical", "progress"):
+                raise ValueError(f"unknown index setting {key!r} (use vectors.<key>=..., lexical.<key>=... "
+                                 f"or batch_size=...)")
+            current = getattr(target, name)
+            try:
+                value = json.loads(raw) if not isinstance(current, str) else raw
+            except json.JSONDecodeError:
+                raise ValueError(f"{key}: {raw!r} is not a valid value") from None
+            if isinstance(current, (int, float)) and not isinstance(value, (int, float)) or \
+                    isinstance(current, dict) and not isinstance(value, dict):
+                raise ValueError(f"{key}: {raw!r} is not a {type(current).__name__}")
+            setattr(target, name, value)
+        self.vectors.__post_init__()
+        self.lexical.__post_init__()
+        return self
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def read_manifest(index_dir: str | Path) -> dict:
+    """The manifest of an index folder; IndexMissingError (naming `make index`) when there is none."""
+    path = Path(index_dir) / MANIFEST
+    if not path.exists():
+        raise IndexMissingError(index_dir)
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise IndexCorruptError(f"{path} cannot be read ({e}): rebuild the index with `make index`") from None
+    if manifest.get("format") != FORMAT:
+        raise IndexCorruptError(f"{path}: unknown index format {manifest.get('format')!r} (expected {FORMAT}): "
+                                f"rebuild the index with `make index`")
+    for part in (STORE, VECTORS, LEXICAL):
+        if not (Path(index_dir) / part).exists():
+            raise IndexCorruptError(f"{index_dir} lacks {part}: rebuild the index with `make index`")
+    return manifest
+
+
+def write_manifest(index_dir: str | Path, manifest: dict) -> None:
+    with atomic_open(Path(index_dir) / MANIFEST, "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=2, sort_keys=True)

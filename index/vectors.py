@@ -1,0 +1,180 @@
+"""FAISS vectors keyed by store row ids: exact inner product when small, HNSW when large, IVF-PQ on request."""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+KINDS = ("auto", "flat", "hnsw", "ivfpq")
+
+
+@dataclass
+class VectorConfig:
+    """Which FAISS index to build and how to search it."""
+
+    kind: str = "auto"                 # auto: flat up to flat_max vectors, hnsw above
+    flat_max: int = 50_000             # exact search of 50k x 256 floats takes ~3 ms on one core
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 40
+    hnsw_ef_search: int = 128          # recall@10 >= 0.95 at 1M (benchmarks/index_latency.py)
+    ivf_nlist: int = 0                 # 0: 4 * sqrt(n)
+    pq_m: int = 32                     # sub-quantizers (dim must be a multiple)
+    pq_nbits: int = 8
+    ivf_nprobe: int = 32
+    train_max: int = 100_000           # IVF-PQ training sample
+    exact_filter_max: int = 20_000     # a filter leaving at most this many vectors is searched exactly
+    compact_fraction: float = 0.2      # rebuild an HNSW graph once this share of it is tombstones
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"vectors.kind must be one of {KINDS}, not {self.kind!r}")
+
+
+def normalize(x: np.ndarray) -> np.ndarray:
+    """L2-normalise rows (zero rows stay zero); inner product is then cosine."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    assert x.ndim == 2, x.shape
+    if not np.isfinite(x).all():
+        x = np.where(np.isfinite(x), x, 0.0).astype(np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def choose_kind(n: int, cfg: VectorConfig) -> str:
+    return cfg.kind if cfg.kind != "auto" else ("flat" if n <= cfg.flat_max else "hnsw")
+
+
+def empty_index(kind: str, d: int, cfg: VectorConfig) -> faiss.Index:
+    """An untrained, empty index of this kind whose ids are store row ids."""
+    if kind == "flat":
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(d))
+    if kind == "hnsw":
+        inner = faiss.IndexHNSWFlat(d, cfg.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        inner.hnsw.efConstruction = cfg.hnsw_ef_construction
+        inner.hnsw.efSearch = cfg.hnsw_ef_search
+        return faiss.IndexIDMap2(inner)
+    raise ValueError(f"no empty index of kind {kind!r}")
+
+
+def build(xb: np.ndarray, ids: np.ndarray, cfg: VectorConfig, kind: str | None = None) -> faiss.Index:
+    """Index normalised vectors xb (n, d) under ids (n,)."""
+    n, d = xb.shape
+    assert ids.shape == (n,), (ids.shape, n)
+    kind = kind or choose_kind(n, cfg)
+    if kind == "ivfpq":
+        index = build_ivfpq(xb, cfg)
+    else:
+        index = empty_index(kind, d, cfg)
+    if n:
+        index.add_with_ids(np.ascontiguousarray(xb, np.float32), np.ascontiguousarray(ids, np.int64))
+    return index
+
+
+def build_ivfpq(xb: np.ndarray, cfg: VectorConfig) -> faiss.Index:
+    """An IVF-PQ index trained on a sample of xb, for corpora that do not fit in memory as floats."""
+    n, d = xb.shape
+    if d % cfg.pq_m:
+        raise ValueError(f"vectors.pq_m={cfg.pq_m} must divide the dimension {d}")
+    nlist = cfg.ivf_nlist or max(1, int(4 * np.sqrt(max(n, 1))))
+    nlist = min(nlist, max(1, n // 39))  # k-means wants ~39 points per centroid
+    index = faiss.IndexIVFPQ(faiss.IndexFlatIP(d), d, nlist, cfg.pq_m, cfg.pq_nbits, faiss.METRIC_INNER_PRODUCT)
+    rng = np.random.default_rng(0)
+    sample = xb if n <= cfg.train_max else xb[np.sort(rng.choice(n, cfg.train_max, replace=False))]
+    if len(sample) < 2 ** cfg.pq_nbits:
+        raise ValueError(f"IVF-PQ needs at least {2 ** cfg.pq_nbits} vectors to train; use vectors.kind=flat")
+    index.train(np.ascontiguousarray(sample, np.float32))
+    index.nprobe = cfg.ivf_nprobe
+    index.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct and remove by row id
+    return index
+
+
+def kind_of(index: faiss.Index) -> str:
+    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
+    if isinstance(inner, faiss.IndexFlat):
+        return "flat"
+    if isinstance(inner, faiss.IndexHNSW):
+        return "hnsw"
+    if isinstance(inner, faiss.IndexIVF):
+        return "ivfpq"
+    raise ValueError(f"unsupported FAISS index {type(inner).__name__}")
+
+
+def all_ids(index: faiss.Index) -> np.ndarray:
+    """Every id the index holds, in its internal order."""
+    if isinstance(index, faiss.IndexIDMap2):
+        return faiss.vector_to_array(index.id_map).astype(np.int64)
+    ivf = faiss.extract_index_ivf(index)
+    invlists = ivf.invlists
+    out = [faiss.rev_swig_ptr(invlists.get_ids(l), invlists.list_size(l)).copy() for l in range(ivf.nlist)
+           if invlists.list_size(l)]
+    return np.concatenate(out).astype(np.int64) if out else np.zeros(0, np.int64)
+
+
+def reconstruct(index: faiss.Index, ids: np.ndarray) -> np.ndarray:
+    """Stored vectors of these ids (n, d) (approximate for IVF-PQ)."""
+    ids = np.ascontiguousarray(ids, np.int64)
+    if not len(ids):
+        return np.zeros((0, index.d), np.float32)
+    if isinstance(index, faiss.IndexIDMap2):
+        return index.reconstruct_batch(ids)
+    return np.stack([index.reconstruct(int(i)) for i in ids])
+
+
+def reconstruct_all(index: faiss.Index) -> tuple[np.ndarray, np.ndarray]:
+    """(ids (n,), vectors (n, d)) of everything the index holds."""
+    ids = all_ids(index)
+    if isinstance(index, faiss.IndexIDMap2):
+        return ids, index.index.reconstruct_n(0, index.ntotal)
+    return ids, reconstruct(index, ids)
+
+
+def search_params(index: faiss.Index, cfg: VectorConfig, sel: faiss.IDSelector | None = None,
+                  fraction: float = 1.0) -> faiss.SearchParameters | None:
+    """Per-query parameters: the id selector, and a wider HNSW beam when a filter leaves few vectors."""
+    kind = kind_of(index)
+    if kind == "hnsw":
+        ef = int(min(4096, cfg.hnsw_ef_search / max(fraction, 1e-3)))
+        return faiss.SearchParametersHNSW(sel=sel, efSearch=ef)
+    if kind == "ivfpq":
+        return faiss.SearchParametersIVF(sel=sel, nprobe=cfg.ivf_nprobe)
+    return faiss.SearchParameters(sel=sel) if sel is not None else None
+
+
+def search(index: faiss.Index, xq: np.ndarray, k: int, params=None) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k (D (nq, k) inner products, I (nq, k) ids, -1 where fewer), best first."""
+    assert xq.ndim == 2 and xq.shape[1] == index.d, (xq.shape, index.d)
+    k = max(1, min(k, index.ntotal))
+    if index.ntotal == 0:
+        return np.zeros((len(xq), 0), np.float32), np.zeros((len(xq), 0), np.int64)
+    return index.search(np.ascontiguousarray(xq, np.float32), k, params=params)
+
+
+def remove(index: faiss.Index, ids: np.ndarray) -> bool:
+    """Remove ids where the index supports it; False for HNSW (the caller keeps tombstones)."""
+    if kind_of(index) == "hnsw":
+        return False
+    index.remove_ids(np.ascontiguousarray(ids, np.int64))
+    return True
+
+
+def save(index: faiss.Index, path: str | Path) -> None:
+    """Write the index to a temporary sibling and rename it over path."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        faiss.write_index(index, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load(path: str | Path) -> faiss.Index:
+    index = faiss.read_index(str(path))
+    if kind_of(index) == "ivfpq":
+        faiss.extract_index_ivf(index).set_direct_map_type(faiss.DirectMap.Hashtable)
+    return index

@@ -1,0 +1,77 @@
+"""Serve the search page and API with waitress: python -m webapp --index data/index [--host H] [--port P]."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A one-line reason the server cannot start."""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m webapp", description=__doc__)
+    p.add_argument("--index", default="data/index", help="index directory (from `make index`)")
+    p.add_argument("--model", default=None, help="model directory (default: the one named in the index manifest)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (0 picks a free one)")
+    p.add_argument("--threads", type=int, default=4, help="waitress worker threads")
+    p.add_argument("--no-check", action="store_true",
+                   help="start even without an index (the page then says how to build one)")
+    args = p.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        p.error(f"--port must be between 0 and 65535, got {args.port}")
+    if args.threads < 1:
+        p.error(f"--threads must be at least 1, got {args.threads}")
+    return args
+
+
+def open_searcher(index_dir: str, model_dir: str | None):
+    """Open the index before serving, so a missing one is a one-line error rather than a broken page."""
+    from index.searcher import Searcher
+    try:
+        return Searcher.open(index_dir, model_dir)
+    except (OSError, ValueError, RuntimeError) as e:  # IndexMissing/ModelMismatch/IndexCorrupt and kin
+        raise CliError(str(e)) from None
+
+
+def serve(args: argparse.Namespace) -> None:
+    """Open the index, print the URL and serve until interrupted."""
+    from waitress.server import create_server
+
+    from . import create_app
+    searcher = None if args.no_check else open_searcher(args.index, args.model)
+    app = create_app({"INDEX_DIR": args.index, "MODEL_DIR": args.model, "SEARCHER": searcher})
+    try:
+        server = create_server(app, host=args.host, port=args.port, threads=args.threads)
+    except OSError as e:
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {e.strerror or e}") from None
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    size = f"{searcher.size:,} functions" if searcher is not None else "index not checked"
+    print(f"Serving code search on http://{host}:{server.effective_port}/ ({size}; Ctrl-C to stop)", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        app.extensions["codesearch"].close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the server; exit 2 with a one-line error when it cannot start."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        serve(args)
+    except CliError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Open the search index once, lazily, and share it read-only between requests and server threads."""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from flask import current_app
+
+log = logging.getLogger(__name__)
+NO_INDEX = "No index yet: run `make index` (or `make demo`) to build one, then reload this page."
+WRONG_MODEL = "The index was built with another model: rebuild it with `make index`."
+DAMAGED = "The index cannot be read: rebuild it with `make index`."
+
+
+class IndexUnavailable(Exception):
+    """The index cannot be opened; the message is safe to show a user (no paths, no traceback)."""
+
+
+@dataclass(frozen=True)
+class Facets:
+    repos: tuple[str, ...]
+    languages: tuple[str, ...]
+    size: int
+
+
+class SearcherHolder:
+    """Hold one Searcher for the whole app: opened on first use, retried while the index is missing."""
+
+    def __init__(self, index_dir: str | None, model_dir: str | None = None, searcher=None):
+        self.index_dir, self.model_dir = index_dir, model_dir
+        self._lock = threading.Lock()
+        self._searcher = searcher
+        self._facets: Facets | None = None
+
+    def get(self):
+        """Return the shared Searcher, opening it on first use; raise IndexUnavailable when it cannot be."""
+        if self._searcher is None:
+            with self._lock:  # one thread opens (loads the model); the others wait for it
+                if self._searcher is None:
+                    self._searcher = self._open()
+        return self._searcher
+
+    def facets(self) -> Facets:
+        """Return the repositories and languages of the index (read once; the index is read-only)."""
+        searcher = self.get()
+        if self._facets is None:
+            self._facets = Facets(repos=tuple(searcher.repos()), languages=tuple(searcher.languages()),
+                                  size=int(searcher.size))
+        return self._facets
+
+    def close(self) -> None:
+        """Close the Searcher if it was opened and can be closed."""
+        with self._lock:
+            searcher, self._searcher, self._facets = self._searcher, None, None
+        if searcher is not None and hasattr(searcher, "close"):
+            searcher.close()
+
+    def _open(self):
+        # Imported here: the index stage (FAISS, torch) loads only when a search needs it.
+        from index.errors import IndexCorruptError, IndexMissingError, ModelMismatchError
+        from index.searcher import Searcher
+        if not self.index_dir:
+            raise IndexUnavailable(NO_INDEX)
+        try:
+            return Searcher.open(self.index_dir, self.model_dir)
+        except IndexMissingError as e:
+            log.warning("index unavailable: %s", e)
+            raise IndexUnavailable(NO_INDEX) from e
+        except ModelMismatchError as e:
+            log.error("index unavailable: %s", e)
+            raise IndexUnavailable(WRONG_MODEL) from e
+        except IndexCorruptError as e:
+            log.error("index unavailable: %s", e)
+            raise IndexUnavailable(DAMAGED) from e
+
+
+def holder() -> SearcherHolder:
+    """Return the current app's SearcherHolder."""
+    return current_app.extensions["codesearch"]
