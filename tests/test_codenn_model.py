@@ -130,3 +130,35 @@ def test_config_overrides_are_checked():
         build_config("cpu", ["model.pool=median"])
     with pytest.raises(KeyError, match="unknown config"):
         build_config("tpu")
+
+
+def test_shared_embeddings_give_one_vector_per_word():
+    from codenn.vocab import shared_remaps
+    from preprocess.text import SPECIALS, Vocab
+    vocabs = {"name": Vocab(list(SPECIALS) + ["read", "json"]), "apiseq": Vocab(list(SPECIALS) + ["json.load"]),
+              "tokens": Vocab(list(SPECIALS) + ["path", "json"]), "desc": Vocab(list(SPECIALS) + ["json", "read", "a"])}
+    n, remaps = shared_remaps(vocabs)
+    assert n == 4 + len({"read", "json", "json.load", "path", "a"})
+    assert remaps["desc"][:4].tolist() == [0, 1, 2, 3]
+    json_ids = {int(remaps[f][vocabs[f].stoi["json"]]) for f in ("name", "tokens", "desc")}
+    assert len(json_ids) == 1
+    cfg = ModelConfig(n_name=6, n_apiseq=5, n_tokens=6, n_desc=7, emb_size=8, lstm_hidden=4, bow_hidden=8,
+                      share_embeddings=True, n_shared=n)
+    model = JointEmbedder(cfg).eval()
+    model.set_remaps(remaps)
+    assert model.name_enc.emb is None and model.shared_emb.num_embeddings == n
+    # "json" alone as a name and as a description goes through the same embedding row
+    e = model.shared_emb
+    name_in = e(model.ids("name", torch.tensor([[vocabs["name"].stoi["json"]]])))
+    desc_in = e(model.ids("desc", torch.tensor([[vocabs["desc"].stoi["json"]]])))
+    assert torch.equal(name_in, desc_in)
+    code, desc = model(random_batch_for(vocabs))
+    assert code.shape == desc.shape == (2, 8) and torch.isfinite(code).all()
+
+
+def random_batch_for(vocabs):
+    batch = {}
+    for f, v in vocabs.items():
+        batch[f] = torch.tensor([[len(v) - 1, 4, 0], [4, 0, 0]])
+        batch[f"{f}_len"] = torch.tensor([2, 1])
+    return batch
