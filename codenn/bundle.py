@@ -14,7 +14,9 @@ from safetensors.torch import load_file, save_file
 
 from common.fsutil import atomic_open
 from .config import DataConfig
-from .model import JointEmbedder, ModelConfig
+from preprocess.text import SUBWORD_FILE
+from .factory import build_model
+from .model import ModelConfig
 
 FORMAT = "codenn-model/1"
 WEIGHTS = "model.safetensors"
@@ -28,15 +30,20 @@ def vocab_file(field: str) -> str:
 
 def copy_vocabs(data_dir: str | Path, model_dir: str | Path) -> None:
     """Copy the dataset's vocabularies into the model directory (atomically, each)."""
-    for field in FIELDS:
-        src = Path(data_dir) / vocab_file(field)
+    names = [vocab_file(field) for field in FIELDS]
+    if (Path(data_dir) / SUBWORD_FILE).exists():  # the subword tokenizer travels with its vocabulary
+        names.append(SUBWORD_FILE)
+    else:
+        (Path(model_dir) / SUBWORD_FILE).unlink(missing_ok=True)
+    for name in names:
+        src = Path(data_dir) / name
         if not src.exists():
             raise FileNotFoundError(f"{src} is missing: run `make dataset` first")
-        with atomic_open(Path(model_dir) / vocab_file(field), "wb") as f, open(src, "rb") as g:
+        with atomic_open(Path(model_dir) / name, "wb") as f, open(src, "rb") as g:
             shutil.copyfileobj(g, f)
 
 
-def save_model(model: JointEmbedder, model_dir: str | Path, data_cfg: DataConfig, meta: dict | None = None) -> None:
+def save_model(model: torch.nn.Module, model_dir: str | Path, data_cfg: DataConfig, meta: dict | None = None) -> None:
     """Write the weights and the config (model sizes, sequence lengths, provenance) into model_dir."""
     model_dir = Path(model_dir)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -76,10 +83,10 @@ def read_config(model_dir: str | Path) -> tuple[ModelConfig, DataConfig, dict]:
     return ModelConfig(**raw["model"]), DataConfig(**raw["data"]), raw
 
 
-def load_model(model_dir: str | Path, device: str | torch.device = "cpu") -> JointEmbedder:
-    """Rebuild the JointEmbedder of a model directory, in eval mode."""
+def load_model(model_dir: str | Path, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """Rebuild the model of a model directory, in eval mode."""
     model_cfg, _, _ = read_config(model_dir)
-    model = JointEmbedder(model_cfg)
+    model = build_model(model_cfg)
     weights = Path(model_dir) / WEIGHTS
     if not weights.exists():
         raise FileNotFoundError(f"{weights} is missing")

@@ -72,6 +72,14 @@ class RunConfig:
 
 # `cpu`: `make demo` on 2 cores in under 10 minutes over ~50k pairs; `gpu`: large corpora.
 PRESETS: dict[str, dict[str, object]] = {
+    # `bag`: the shipped search model: subword bags started from MiniLM's piece embeddings
+    # (needs a `preprocess dataset --subword` folder and, to train, the peers extra)
+    "bag": {
+        "model.arch": "bag", "model.init": "minilm", "model.emb_size": 384, "model.dropout": 0.0,
+        "data.name_len": 12, "data.apiseq_len": 48, "data.tokens_len": 64, "data.desc_len": 32,
+        "train.epochs": 2, "train.batch_size": 256, "train.lr": 3e-3, "train.weight_decay": 0.0,
+        "train.warmup": 0.02, "train.patience": 2,
+    },
     "cpu": {
         "train.epochs": 5, "train.batch_size": 128, "train.lr": 2e-3,
     },

@@ -7,10 +7,13 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
-from preprocess.text import Vocab, tokenize_apiseq, tokenize_desc, tokenize_name, tokenize_tokens
+import re
+
+from preprocess.text import FieldTokenizer, Vocab
 from . import bundle
 
-TOKENIZERS = {"name": tokenize_name, "apiseq": tokenize_apiseq, "tokens": tokenize_tokens, "desc": tokenize_desc}
+# every indexed function is Python, so the language's name in a query ("python read csv") says nothing
+QUERY_NOISE = re.compile(r"\b(python|py)\b", re.IGNORECASE)
 
 
 def pad_ids(seqs: Sequence[list[int]], max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -43,14 +46,18 @@ class CodeEncoder:
             if not path.exists():
                 raise FileNotFoundError(f"{path} is missing: a model directory carries its vocabularies")
             self.vocabs[field] = Vocab.load(path)
+        self.tokenizer = FieldTokenizer.load(self.model_dir)
+        # bag models also place a function's docstring, through the description encoder, in its vector
+        self.use_docstring = self.model.cfg.arch == "bag"
         self.identity = bundle.weights_identity(self.model_dir)
         self.dim = self.model.cfg.dim
         self.normalized = False
 
     def field_tensors(self, field: str, texts: Iterable[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Tokenise strings of one field with the shared tokenizers and this model's vocabulary."""
-        vocab, tok = self.vocabs[field], TOKENIZERS[field]
-        return pad_ids([vocab.encode(tok(t or "")) for t in texts], self.max_lens[field])
+        vocab = self.vocabs[field]
+        pieces = self.tokenizer.tokenize_batch(field, [t or "" for t in texts])
+        return pad_ids([vocab.encode(p) for p in pieces], self.max_lens[field])
 
     @torch.no_grad()
     def encode_code(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -66,17 +73,30 @@ class CodeEncoder:
             batch = {}
             for field in ("name", "apiseq", "tokens"):
                 batch[field], batch[f"{field}_len"] = self.field_tensors(field, (r.get(field, "") for r in chunk))
-            out.append(self.encode_code(batch).cpu().numpy())
+            code = self.encode_code(batch).cpu().numpy()
+            if self.use_docstring:
+                code = unit(code) + unit(self.encode_texts([r.get("desc") or "" for r in chunk]))
+            out.append(code)
         return np.concatenate(out) if out else np.zeros((0, self.dim), dtype=np.float32)
 
-    @torch.no_grad()
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
         """(N, D) float32 vectors of natural-language queries."""
+        cleaned = [QUERY_NOISE.sub(" ", q) for q in queries]
+        return self.encode_texts([c if c.strip() else q for c, q in zip(cleaned, queries)])
+
+    @torch.no_grad()
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """(N, D) float32 description-encoder vectors of texts."""
         out = []
-        for i0 in range(0, len(queries), self.batch_size):
-            ids, lens = self.field_tensors("desc", queries[i0 : i0 + self.batch_size])
+        for i0 in range(0, len(texts), self.batch_size):
+            ids, lens = self.field_tensors("desc", texts[i0 : i0 + self.batch_size])
             out.append(self.model.encode_desc(ids.to(self.device), lens.to(self.device)).float().cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, self.dim), dtype=np.float32)
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-9)
 
 
 def load(model_dir: str | Path, device: str | torch.device = "cpu") -> CodeEncoder:

@@ -31,8 +31,14 @@ class ModelConfig:
     dropout: float = 0.25
     share_embeddings: bool = False  # one embedding table over the union of the four vocabularies
     n_shared: int = 0               # its size (set from the vocabularies when share_embeddings)
+    arch: str = "lstm"              # lstm: the paper's encoders | bag: weighted subword bags (codenn.bag)
+    init: str = "random"            # random | minilm: bag embeddings start from MiniLM's view of each piece
 
     def __post_init__(self):
+        if self.arch not in ("lstm", "bag"):
+            raise ValueError(f"model.arch must be lstm or bag, not {self.arch!r}")
+        if self.init not in ("random", "minilm"):
+            raise ValueError(f"model.init must be random or minilm, not {self.init!r}")
         if self.pool not in POOLINGS:
             raise ValueError(f"model.pool must be one of {POOLINGS}, not {self.pool!r}")
         if not 0.0 <= self.dropout < 1.0:
@@ -40,7 +46,7 @@ class ModelConfig:
 
     @property
     def dim(self) -> int:
-        return 2 * self.lstm_hidden
+        return self.emb_size if self.arch == "bag" else 2 * self.lstm_hidden
 
 
 def length_mask(lengths: torch.Tensor, T: int) -> torch.Tensor:

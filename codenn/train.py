@@ -26,7 +26,8 @@ from .config import PRESETS, RunConfig, build_config, parse_override, set_value,
 from .distributed import DistInfo, setup, teardown
 from .evaluate import encode_pairs, split_arrays, split_metrics, validation_metrics
 from .loss import JointLoss
-from .model import JointEmbedder
+from .factory import build_model
+from .init import init_bag_model
 from .trainer import Interrupted, NonFiniteLoss, Trainer
 from .vocab import shared_remaps
 
@@ -99,7 +100,9 @@ def prepare_out(out: Path, data: Path, cfg: RunConfig, resume: bool) -> Checkpoi
     if not resume:
         shutil.rmtree(out / "checkpoints", ignore_errors=True)
         shutil.rmtree(out / "tb", ignore_errors=True)
-        (out / "history.jsonl").unlink(missing_ok=True)
+        # stale weights next to fresh vocabularies would be a model that silently mis-reads its input
+        for name in ("history.jsonl", "metrics.json", bundle.WEIGHTS, bundle.CONFIG):
+            (out / name).unlink(missing_ok=True)
     bundle.copy_vocabs(data, out)
     with atomic_open(out / RUN_CONFIG, "w", encoding="utf-8") as f:
         json.dump(cfg.to_dict(), f, indent=2)
@@ -145,9 +148,11 @@ def run(args, cfg: RunConfig, data: Path, out: Path, dist_info: DistInfo, device
     ckpt = prepare_out(out, data, cfg, args.resume) if main else Checkpointer(out / "checkpoints")
     if dist_info.enabled:
         torch.distributed.barrier()  # every process sees the cleared folder before anyone writes to it
-    model = JointEmbedder(cfg.model)
+    model = build_model(cfg.model)
     if remaps is not None:
         model.set_remaps(remaps)
+    if cfg.model.arch == "bag":
+        init_bag_model(model, cfg.model, train_arrays, data)
     loss_fn = JointLoss(cfg.loss, torch.Generator().manual_seed(cfg.train.seed + dist_info.rank))
     meta = {"data": str(data), "train_pairs": len(train_arrays["desc"]), "loss": cfg.loss.kind}
     callbacks = []

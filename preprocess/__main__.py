@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="data/dataset")
     p.add_argument("--vocab-size", type=int, default=None)
     p.add_argument("--seed", default=None, help="salt for the repository split")
+    p.add_argument("--subword", default=None, metavar="TOKENIZER.json",
+                   help="tokenize every field into shared subword pieces with this `tokenizers` file")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     try:
@@ -34,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
             cfg = DatasetConfig()
             if args.vocab_size:
                 cfg.vocab_size = args.vocab_size
+            if args.subword:
+                if not Path(args.subword).is_file():
+                    raise FileNotFoundError(f"--subword {args.subword}: no such tokenizer file")
+                cfg.subword = args.subword
             if args.seed is not None:
                 cfg.split_salt = args.seed
             stats = build_dataset(args.functions, args.out, cfg)

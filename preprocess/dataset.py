@@ -16,10 +16,9 @@ from common.fsutil import atomic_dir
 from .csvio import read_functions
 from .hdf5 import write_field
 from .reader import FIELDS
-from .text import Vocab, tokenize_apiseq, tokenize_desc, tokenize_name, tokenize_tokens
+from .text import SUBWORD_FILE, FieldTokenizer, Vocab, tokenize_desc
 
 SPLITS = ("train", "valid", "test")
-TOKENIZERS = {"name": tokenize_name, "apiseq": tokenize_apiseq, "tokens": tokenize_tokens, "desc": tokenize_desc}
 
 
 @dataclass
@@ -30,6 +29,7 @@ class DatasetConfig:
     min_name_len: int = 3
     split_ratios: tuple = (0.8, 0.1, 0.1)
     split_salt: str = "codesearch-v1"  # changes the repository -> split assignment
+    subword: str | None = None          # a `tokenizers` JSON file: every field in shared subword pieces
     workers: int = max(1, min(2, os.cpu_count() or 1))
     progress: bool = True
 
@@ -97,9 +97,9 @@ def assign_splits(pair_counts: dict[str, int], cfg: DatasetConfig) -> dict[str, 
     return out
 
 
-def encode_rows(rows: list[dict], vocabs: dict[str, Vocab]) -> dict[str, list[list[int]]]:
-    """Token ids of each field for each row."""
-    return {f: [vocabs[f].encode(TOKENIZERS[f](r[f])) for r in rows] for f in FIELDS}
+def tokenize_rows(rows: list[dict], tok: FieldTokenizer) -> dict[str, list[list[str]]]:
+    """Tokens of each field for each row."""
+    return {f: tok.tokenize_batch(f, [r[f] for r in rows]) for f in FIELDS}
 
 
 def build_dataset(functions_path: str | Path, out_dir: str | Path, cfg: DatasetConfig | None = None) -> DatasetStats:
@@ -136,14 +136,25 @@ def build_dataset(functions_path: str | Path, out_dir: str | Path, cfg: DatasetC
         by_split[s].sort(key=lambda r: r["id"])
         stats.pairs[s] = len(by_split[s])
         stats.repos[s] = len({r["repo"] for r in by_split[s]})
-    vocabs = {f: Vocab.build((TOKENIZERS[f](r[f]) for r in by_split["train"]), cfg.vocab_size) for f in FIELDS}
+    tok = FieldTokenizer()
+    if cfg.subword:
+        from tokenizers import Tokenizer
+
+        tok = FieldTokenizer(Tokenizer.from_file(cfg.subword))
+    tokens = {split: tokenize_rows(split_rows, tok) for split, split_rows in [*by_split.items(), ("use", rows)]}
+    if cfg.subword:  # one vocabulary over the pieces of every field, so all fields share embeddings
+        shared = Vocab.build((seq for f in FIELDS for seq in tokens["train"][f]), cfg.vocab_size)
+        vocabs = dict.fromkeys(FIELDS, shared)
+    else:
+        vocabs = {f: Vocab.build(tokens["train"][f], cfg.vocab_size) for f in FIELDS}
     with atomic_dir(out_dir) as tmp:
+        if cfg.subword:
+            tok.subword.save(str(tmp / SUBWORD_FILE))
         for f, v in vocabs.items():
             (tmp / f"vocab.{f}.json").write_text(v.to_json(), encoding="utf-8")
         for split, split_rows in [*by_split.items(), ("use", rows)]:
-            encoded = encode_rows(split_rows, vocabs)
             for f in FIELDS:
-                write_field(tmp / f"{split}.{f}.h5", encoded[f])
+                write_field(tmp / f"{split}.{f}.h5", [vocabs[f].encode(t) for t in tokens[split][f]])
             (tmp / f"{split}.ids.json").write_text(json.dumps([r["id"] for r in split_rows]), encoding="utf-8")
         meta = {"config": {k: v for k, v in asdict(cfg).items() if k not in ("workers", "progress")},
                 "stats": {**asdict(stats), "dropped": dict(sorted(stats.dropped.items()))},

@@ -86,3 +86,50 @@ class Vocab:
 
     def __len__(self) -> int:
         return len(self.itos)
+
+
+SUBWORD_FILE = "subword.json"
+
+
+class FieldTokenizer:
+    """Tokenize the four fields with the word tokenizers above, or into shared subword pieces.
+
+    Subword mode (a Hugging Face `tokenizers` WordPiece/BPE file named subword.json beside the
+    vocabularies) splits every field into the same pieces, so queries and docstrings share one
+    tokenizer and unseen words are not all <unk>.
+    """
+
+    def __init__(self, subword=None):
+        self.subword = subword
+        if subword is not None:
+            subword.no_truncation()
+            subword.no_padding()
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "FieldTokenizer":
+        path = Path(folder) / SUBWORD_FILE
+        if not path.exists():
+            return cls()
+        from tokenizers import Tokenizer
+
+        return cls(Tokenizer.from_file(str(path)))
+
+    def words(self, field: str, text: str) -> list[str]:
+        """The field's word-level tokens (identifiers split, lower-cased)."""
+        text = text or ""
+        if field == "apiseq":
+            toks = tokenize_apiseq(text)
+            return toks if self.subword is None else [w for call in toks for w in tokenize_desc(call)]
+        return {"name": tokenize_name, "tokens": tokenize_tokens, "desc": tokenize_desc}[field](text)
+
+    def tokenize(self, field: str, text: str) -> list[str]:
+        words = self.words(field, text)
+        if self.subword is None or not words:
+            return words
+        return self.subword.encode(" ".join(words), add_special_tokens=False).tokens
+
+    def tokenize_batch(self, field: str, texts: list[str]) -> list[list[str]]:
+        if self.subword is None:
+            return [self.tokenize(field, t) for t in texts]
+        words = [" ".join(self.words(field, t)) for t in texts]
+        return [e.tokens for e in self.subword.encode_batch(words, add_special_tokens=False)]

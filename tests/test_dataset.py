@@ -105,3 +105,33 @@ def test_tokenizers():
     assert tokenize_apiseq("self.cache.update os.path.join super.__init__ json.load") == [
         "cache.update", "path.join", "__init__", "json.load"]
     assert tokenize_desc("Return the JSON-encoded `fooBar`.") == ["return", "the", "json", "encoded", "foo", "bar"]
+
+
+def tiny_wordpiece(path):
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.train_from_iterator([" ".join(WORDS)] * 10, trainers.WordPieceTrainer(vocab_size=60, special_tokens=["[UNK]"]))
+    tok.save(str(path))
+    return path
+
+
+def test_subword_mode_shares_one_vocabulary(tmp_path):
+    from preprocess.text import FieldTokenizer
+
+    csv_path = tmp_path / "functions.csv"
+    write_functions(csv_path, synthetic_rows())
+    out = tmp_path / "sub"
+    build_dataset(csv_path, out, DatasetConfig(workers=1, progress=False, subword=str(tiny_wordpiece(tmp_path / "wp.json"))))
+    vocabs = {f: (out / f"vocab.{f}.json").read_text() for f in ("name", "apiseq", "tokens", "desc")}
+    assert len(set(vocabs.values())) == 1
+    tok = FieldTokenizer.load(out)
+    assert tok.subword is not None
+    v = Vocab.load(out / "vocab.desc.json")
+    rows = {r["id"]: r for r in synthetic_rows()}
+    ids = json.loads((out / "train.ids.json").read_text())
+    descs = read_field(out / "train.desc.h5")
+    assert v.decode(descs[0].tolist()) == tok.tokenize("desc", rows[ids[0]]["desc"])
+    assert tok.tokenize("apiseq", "os.path.join") == tok.tokenize("desc", "path join")
