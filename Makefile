@@ -8,9 +8,12 @@ INDEX  ?= $(DATA)/index
 PORT   ?= 8000
 HOST   ?= 127.0.0.1
 CORPUS ?=
-TRAIN_CONFIG ?= cpu
+TRAIN_CONFIG ?= bag
+PRETRAINED := codenn/pretrained
+# the index uses a model trained here when there is one, else the model shipped in the repository
+INDEX_MODEL ?= $(if $(wildcard $(MODEL)/model.safetensors),$(MODEL),$(PRETRAINED))
 
-.PHONY: help venv corpus extract dataset train index serve crawl eval bench tensorboard demo test \
+.PHONY: help venv corpus extract dataset train index serve crawl eval bench tensorboard demo test export-model \
         codegen-train humaneval browser-deps clean
 
 help:
@@ -33,13 +36,15 @@ extract: venv
 	$(PY) -m preprocess extract --repos $(DATA)/repos.jsonl --out $(DATA)/functions.csv
 
 dataset: venv
-	$(PY) -m preprocess dataset --functions $(DATA)/functions.csv --out $(DATA)/dataset
+	$(PY) -m preprocess dataset --functions $(DATA)/functions.csv --out $(DATA)/dataset \
+	  --subword preprocess/wordpiece.json --vocab-size 16000
 
 train: venv
+	$(if $(filter bag,$(TRAIN_CONFIG)),$(PY) -m pip install -q -e '.[peers]')
 	$(PY) -m codenn.train --data $(DATA)/dataset --out $(MODEL) --config $(TRAIN_CONFIG)
 
 index: venv
-	$(PY) -m index build --data $(DATA)/dataset --functions $(DATA)/functions.csv --model $(MODEL) --out $(INDEX)
+	$(PY) -m index build --data $(DATA)/dataset --functions $(DATA)/functions.csv --model $(INDEX_MODEL) --out $(INDEX)
 
 serve: venv
 	$(PY) -m webapp --index $(INDEX) --host $(HOST) --port $(PORT)
@@ -49,7 +54,7 @@ crawl: venv
 
 eval: venv
 	$(PY) -m pip install -q -e '.[peers]'
-	$(PY) -m benchmarks.quality ../shared/bench/cosqa-dev.jsonl --model $(MODEL)
+	$(PY) -m benchmarks.quality ../shared/bench/cosqa-dev.jsonl --model $(INDEX_MODEL)
 
 bench: venv
 	$(PY) -m pip install -q -e '.[peers]'
@@ -61,9 +66,13 @@ tensorboard: venv
 codegen-train: venv
 	$(PY) -m codegen.train --functions $(DATA)/functions.csv --out $(DATA)/codegen --config tiny
 
+# the demo indexes with the shipped model (no training); `make train` retrains it from scratch
 demo: venv
-	$(MAKE) corpus extract dataset train index
+	$(MAKE) corpus extract dataset index
 	$(MAKE) serve
+
+export-model: venv
+	$(PY) -m codenn.export --model $(MODEL) --data $(DATA)/dataset --out $(PRETRAINED)
 
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || \
