@@ -67,6 +67,14 @@ codegen-train: venv
 	$(PY) -m codegen.train --functions $(DATA)/functions.csv --out $(DATA)/codegen --config tiny
 
 # the demo indexes with the shipped model (no training); `make train` retrains it from scratch
+codegen-sample: venv
+	$(PY) -m codegen.sample --model $(DATA)/codegen --language python --prompt 'def read_json(path):' --n 3 --seed 0
+
+codegen-bench: venv
+	$(PY) -m benchmarks.codegen_speed train --config tiny
+	$(PY) -m benchmarks.codegen_speed sample --config tiny
+	$(PY) -m benchmarks.codegen_quality --model $(DATA)/codegen
+
 demo: venv
 	$(MAKE) corpus extract dataset index
 	$(MAKE) serve

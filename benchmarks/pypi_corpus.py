@@ -27,10 +27,14 @@ def crawl(n: int, data: Path, jobs: int, timeout: float) -> tuple[float, bool]:
     cmd = [sys.executable, "-m", "crawler", "pypi", "--top", str(n), "--jobs", str(jobs),
            "--out", str(data / "repos.jsonl"), "--repos-dir", str(data / "repos"), "--flush-seconds", "0"]
     t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd)
     try:
-        subprocess.run(cmd, check=False, timeout=max(timeout, 1))
+        proc.wait(timeout=max(timeout, 1))
         return time.perf_counter() - t0, True
     except subprocess.TimeoutExpired:
+        # SIGTERM: the crawler lets its running pip downloads finish and records them (<= pip's timeout)
+        proc.terminate()
+        proc.wait()
         return time.perf_counter() - t0, False
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .benchfile import BenchFormatError, read_bench
 from .modes import MODES, Context
-from .peers import minilm_missing
+from .peers import minilm_missing, set_threads
 from .ranking import METRICS, scores_row, whole_pool_ranks
 
 DEFAULT_MODES = tuple(MODES)     # every registered mode: adding one to MODES adds it here
@@ -161,6 +161,7 @@ def parse_args(argv):
     ap.add_argument("--no-chart", action="store_true", help="write no chart")
     ap.add_argument("--cache", help="peer embedding cache folder (default: $CODESEARCH_CACHE or data/cache)")
     ap.add_argument("--time-sample", type=int, default=50, help="single queries timed for batched scorers")
+    ap.add_argument("--threads", type=int, default=1, help="torch/FAISS threads for every system (0: their default)")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
     return ap.parse_args(argv)
 
@@ -172,6 +173,7 @@ def main(argv=None) -> int:
     cfg = QualityConfig(modes=modes, model_dir=args.model, chart=None if args.no_chart else args.chart,
                         cache_dir=cache, time_sample=max(args.time_sample, 1), progress=not args.quiet,
                         explicit_modes=bool(args.modes))
+    set_threads(args.threads)
     try:
         report = evaluate(args.file, cfg)
     except (FileNotFoundError, BenchFormatError, ValueError) as e:
@@ -180,6 +182,7 @@ def main(argv=None) -> int:
     if not report["modes"]:
         print("error: no mode could run: " + "; ".join(report["notes"]), file=sys.stderr)
         return 2
+    report["threads"] = args.threads
     if cfg.chart:
         write_chart(report, cfg.chart)
         report["chart"] = cfg.chart
@@ -193,7 +196,7 @@ def main(argv=None) -> int:
         print(f"note: {note}")
     if cfg.chart:
         print(f"chart: {cfg.chart}")
-    print(f"{report['date']}, {report['machine']}")
+    print(f"{report['date']}, {report['machine']}, {args.threads or 'default'} thread(s)")
     return 0
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .benchfile import BenchFormatError, pool_records, read_bench
-from .peers import MiniLMPeer, minilm_missing
+from .peers import MiniLMPeer, minilm_missing, set_threads
 from .quality import machine
 
 DEFAULT_BENCH = "../shared/bench/cosqa-dev.jsonl"
@@ -203,6 +203,7 @@ def main(argv=None) -> int:
     ap.add_argument("--queries", type=int, default=200, help="timed queries per latency point")
     ap.add_argument("--time-cap", type=float, default=1500, help="seconds for the whole run")
     ap.add_argument("--no-minilm", action="store_true", help="measure ours only")
+    ap.add_argument("--threads", type=int, default=1, help="torch/FAISS threads for every system (0: their default)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
@@ -219,8 +220,10 @@ def main(argv=None) -> int:
     if args.model != "hashing" and not args.model.startswith("hashing:") and not Path(args.model, "config.json").is_file():
         print(f"error: no trained model in {args.model} (run `make train`, or pass --model hashing)", file=sys.stderr)
         return 2
+    set_threads(args.threads)          # also read by the worker processes (OMP_NUM_THREADS)
     try:
         out = run(cfg)
+        out["threads"] = args.threads
     except (FileNotFoundError, BenchFormatError, RuntimeError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -230,7 +233,8 @@ def main(argv=None) -> int:
     print(markdown(out))
     for note in out["notes"]:
         print(f"note: {note}")
-    print(f"{out['date']}, {out['machine']}; {out['seconds']:.0f} s; encoder {out.get('encoder')}")
+    print(f"{out['date']}, {out['machine']}, {args.threads or 'default'} thread(s); {out['seconds']:.0f} s; "
+          f"encoder {out.get('encoder')}")
     return 0
 
 

@@ -5,14 +5,15 @@
     python -m benchmarks.speed_workers query-minilm --bench F --base X.npy --size N --queries Q
 
 Each prints one JSON object as its last line. Corpora of N functions are the benchmark pool repeated
-with renamed copies; a copy's vector is its original's plus seeded noise (encoding speed is measured
-on its own, so the latency points need not encode a million functions).
+with renamed copies (benchmarks.index_latency.replicate); a copy's vector is its original's plus
+seeded noise (ReplicaEncoder): encoding speed is measured on its own, so the latency points need not
+encode a million functions. The MiniLM peer gets the same copies of its own vectors.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import re
+import os
 import sys
 import time
 from pathlib import Path
@@ -20,9 +21,11 @@ from typing import Iterator
 
 import numpy as np
 
+from index import vectors
 from .benchfile import pool_records, read_bench
+from .index_latency import ReplicaEncoder, replicate   # the index engineer's replicated corpora
 
-NOISE = 0.5          # norm of the noise added to a copy's vector (originals have norm 1)
+NOISE = 0.3          # norm of the noise added to a copy's vector: cosine ~0.96 to its original
 WARMUP = 5
 
 
@@ -36,45 +39,20 @@ def rss_mb() -> dict[str, float]:
     return out
 
 
-def synthetic_records(records: list[dict], n: int) -> Iterator[dict]:
-    """n functions: the pool, then renamed copies of it (distinct code, so no near-duplicate collapse)."""
-    nb = len(records)
-    for j in range(n):
-        r = records[j % nb]
-        if j < nb:
-            yield {**r, "id": j + 1}
-            continue
-        copy = j // nb
-        name = f"{r['name'] or 'fn'}_{copy}"
-        code = re.sub(r"\bdef\s+\w+", f"def {name}", r["code"], count=1)
-        if code == r["code"]:
-            code = f"# copy {copy}\n{code}\npass  # {copy}"
-        yield {**r, "id": j + 1, "name": name, "code": code, "path": f"{r['path']}~{copy}"}
+class VectorsOnly:
+    """The identity and dimension ReplicaEncoder reads from a model, for precomputed peer vectors."""
+
+    identity = "precomputed"
+
+    def __init__(self, dim: int):
+        self.dim = dim
 
 
-def noisy_copies(base: np.ndarray, idx: np.ndarray, seed: int) -> np.ndarray:
-    """Vectors of pool items idx, plus seeded noise of norm ~NOISE for copies, unit-normalised."""
-    x = base[idx % len(base)].astype(np.float32)                       # (n, d)
-    copies = idx >= len(base)
-    if copies.any():
-        rng = np.random.default_rng(seed)
-        x[copies] += rng.standard_normal((int(copies.sum()), base.shape[1])).astype(np.float32) \
-            * (NOISE / np.sqrt(base.shape[1]))
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-
-
-class LookupEncoder:
-    """Code vectors of synthetic records from precomputed pool vectors (the model's identity kept)."""
-
-    def __init__(self, base: np.ndarray, identity: str):
-        self.base, self.identity, self.dim = base, identity, base.shape[1]
-
-    def encode_functions(self, records) -> np.ndarray:
-        idx = np.array([int(r["id"]) - 1 for r in records], dtype=np.int64)
-        return noisy_copies(self.base, idx, seed=int(idx[0]) if len(idx) else 0)
-
-    def encode_queries(self, queries) -> np.ndarray:
-        raise NotImplementedError("the lookup encoder only builds indexes")
+def replica_vectors(base: np.ndarray, n: int, chunk: int = 100_000) -> Iterator[np.ndarray]:
+    """Vectors of the first n functions of a replicated corpus (index_latency's copies), in chunks."""
+    enc = ReplicaEncoder(VectorsOnly(base.shape[1]), base, NOISE)
+    for i0 in range(0, n, chunk):
+        yield vectors.normalize(enc.encode_functions([{"id": i} for i in range(i0, min(i0 + chunk, n))]))
 
 
 def build_ours(args) -> dict:
@@ -83,9 +61,9 @@ def build_ours(args) -> dict:
     from index.encoders import load_encoder
     from index.manifest import IndexConfig
     records, _ = pool_records(read_bench(args.bench))
-    encoder = LookupEncoder(np.load(args.base), load_encoder(args.model).identity)
+    encoder = ReplicaEncoder(load_encoder(args.model), np.load(args.base), NOISE)
     t0 = time.perf_counter()
-    manifest = build_index(synthetic_records(records, args.size), args.model, args.out,
+    manifest = build_index(replicate(records, args.size), args.model, args.out,
                            IndexConfig(progress=not args.quiet), encoder=encoder)
     return {"build_s": time.perf_counter() - t0, "size": manifest["size"], "vectors": manifest["vectors"]["kind"]}
 
@@ -119,8 +97,8 @@ def query_minilm(args) -> dict:
     bench = read_bench(args.bench)
     base = np.load(args.base)
     index = faiss.IndexFlatIP(base.shape[1])
-    for i0 in range(0, args.size, 100_000):
-        index.add(noisy_copies(base, np.arange(i0, min(i0 + 100_000, args.size)), seed=i0))
+    for x in replica_vectors(base, args.size):
+        index.add(x)
     peer = MiniLMPeer(progress=False)
 
     def one(q: str):
@@ -146,6 +124,10 @@ def main(argv=None) -> int:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
+    threads = int(os.environ.get("OMP_NUM_THREADS", "0") or 0)
+    if threads > 0:                      # the parent's --threads, passed down through the environment
+        from .peers import set_threads
+        set_threads(threads)
     print(json.dumps(WORKERS[args.kind](args)))
     return 0
 

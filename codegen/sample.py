@@ -8,6 +8,10 @@ Public API (the HumanEval-X harness calls this):
     # -> list (one per prompt) of n completion strings: the text after the prompt, cut before the
     #    first stop sequence, EOS dropped
 
+Other keyword settings (SamplingConfig): top_k, num_beams, length_penalty, use_cache (default True),
+stop_fn (a predicate on a completion's text: True ends that row early; the text is returned
+uncut, for the caller to trim, e.g. at the brace that closes a function).
+
 strategy: "greedy" (n identical copies), "sample" (temperature / top_k / top_p; the n samples of a
 prompt are decoded together in one batch) or "beam" (num_beams >= n; the n best beams).
 
@@ -31,6 +35,7 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 
@@ -52,6 +57,7 @@ class SamplingConfig:
     length_penalty: float = 1.0
     max_new_tokens: int = 128
     stop: list[str] = field(default_factory=list)
+    stop_fn: Callable[[str], bool] | None = None  # ends a row once it returns True on its text
     use_cache: bool = True
     seed: int | None = None
 
@@ -127,10 +133,10 @@ def _complete(model, tokenizer, prompt, cfg, device, eos_id, context, generator)
     ids = fit_prompt(tokenizer.encode(prompt), cfg.max_new_tokens, context, eos_id)
 
     def should_stop(out: list[int]) -> bool:
-        if not cfg.stop:
+        if not cfg.stop and cfg.stop_fn is None:
             return False
         text = tokenizer.decode(out)
-        return any(s and s in text for s in cfg.stop)
+        return any(s and s in text for s in cfg.stop) or bool(cfg.stop_fn and cfg.stop_fn(text))
 
     common = dict(max_new=cfg.max_new_tokens, eos_id=eos_id, should_stop=should_stop,
                   use_cache=cfg.use_cache, device=device)

@@ -66,6 +66,7 @@ def save_safetensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dic
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata=metadata)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -105,11 +105,14 @@ def set_value(cfg: RunConfig, dotted: str, value) -> None:
 
 def coerce(value, typ: type, dotted: str):
     """Convert a CLI string (or a JSON value) to typ, or say clearly why it cannot be."""
-    if isinstance(value, str) and typ is not str:
+    if isinstance(value, str):
         try:
-            value = ast.literal_eval(value)
+            parsed = ast.literal_eval(value)
         except (ValueError, SyntaxError):
-            raise ValueError(f"{dotted}: cannot read {value!r} as {typ.__name__}") from None
+            if typ is not str:
+                raise ValueError(f"{dotted}: cannot read {value!r} as {typ.__name__}") from None
+            parsed = value  # a bare word: model.pool=mean
+        value = parsed if typ is not str or isinstance(parsed, str) else value
     if typ is bool and isinstance(value, bool):
         return value
     if typ is float and isinstance(value, (int, float)) and not isinstance(value, bool):

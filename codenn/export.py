@@ -15,6 +15,7 @@ from pathlib import Path
 from safetensors.torch import load_file
 
 from common.fsutil import atomic_dir
+from crawler.manifest import read_manifest
 from preprocess.text import SUBWORD_FILE
 from . import bundle
 
@@ -23,8 +24,10 @@ REPRODUCE = ("make corpus extract && make dataset && make train  "
              "python -m codenn.train --config bag")
 
 
-def package_version(repo: str) -> str | None:
-    """Version of the installed distribution behind a `site-packages/<name>` repository, if known."""
+def package_version(repo: str, recorded: dict[str, str]) -> str | None:
+    """The version a crawl manifest recorded, else the installed distribution's, else Python's for stdlib."""
+    if recorded.get(repo):
+        return recorded[repo]
     kind, _, name = repo.partition("/")
     if kind == "stdlib":
         return platform.python_version()
@@ -35,19 +38,20 @@ def package_version(repo: str) -> str | None:
     return None
 
 
-def training_manifest(data_dir: Path) -> dict:
+def training_manifest(data_dir: Path, manifests: list[Path]) -> dict:
     """Which repositories (and versions) the model was trained and validated on."""
     stats = json.loads((data_dir / "stats.json").read_text(encoding="utf-8"))
+    recorded = {r.name: r.version for m in manifests for r in read_manifest(m) if r.version}
     return {
         "python": sys.version.split()[0],
         "pairs": stats["stats"]["pairs"],
-        "splits": {s: [{"repo": r, "version": package_version(r)} for r in repos]
+        "splits": {s: [{"repo": r, "version": package_version(r, recorded)} for r in repos]
                    for s, repos in stats["repos"].items()},
         "reproduce": REPRODUCE,
     }
 
 
-def export(model_dir: Path, data_dir: Path, out: Path) -> None:
+def export(model_dir: Path, data_dir: Path, out: Path, manifests: list[Path]) -> None:
     """Write weights (fp16), config, vocabularies, tokenizer and the training manifest into out."""
     weights = {k: v.half() if v.is_floating_point() else v for k, v in load_file(str(model_dir / bundle.WEIGHTS)).items()}
     with atomic_dir(out) as tmp:
@@ -56,7 +60,7 @@ def export(model_dir: Path, data_dir: Path, out: Path) -> None:
         for name in names:
             if (model_dir / name).exists():
                 shutil.copyfile(model_dir / name, tmp / name)
-        (tmp / "training_manifest.json").write_text(json.dumps(training_manifest(data_dir), indent=1), encoding="utf-8")
+        (tmp / "training_manifest.json").write_text(json.dumps(training_manifest(data_dir, manifests), indent=1), encoding="utf-8")
 
 
 def main(argv=None) -> int:
@@ -64,12 +68,13 @@ def main(argv=None) -> int:
     p.add_argument("--model", required=True)
     p.add_argument("--data", required=True, help="the dataset folder the model was trained on")
     p.add_argument("--out", default="codenn/pretrained")
+    p.add_argument("--repos", nargs="*", default=["data/repos.jsonl"], help="crawl manifests that recorded package versions")
     args = p.parse_args(argv)
     try:
         for path, what in ((Path(args.model) / bundle.WEIGHTS, "make train"), (Path(args.data) / "stats.json", "make dataset")):
             if not path.exists():
                 raise FileNotFoundError(f"{path} is missing: run `{what}` first")
-        export(Path(args.model), Path(args.data), Path(args.out))
+        export(Path(args.model), Path(args.data), Path(args.out), [Path(m) for m in args.repos if Path(m).exists()])
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -221,6 +221,10 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         return train(args)
+    except KeyboardInterrupt:  # a second Ctrl-C: stop without saving
+        print("interrupted twice: stopped without saving; --resume continues from the previous checkpoint",
+              file=sys.stderr)
+        return 130
     except (FileNotFoundError, ValueError, KeyError, RuntimeError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"error: {msg}", file=sys.stderr)

@@ -46,14 +46,18 @@ def identifier_text(text: str) -> str:
 
 
 def lexical_fields(record: dict) -> dict[str, str]:
-    """The lexical index's text of one function: name tokens, description + docstring, identifiers."""
-    doc = docstring_of(record.get("code") or "")
+    """The lexical index's text of one function: name tokens, description + docstring, all words of its code.
+
+    The code field (signature, docstring, identifiers, comments, strings, with their frequencies) beat
+    separate identifier fields on cosqa-dev (benchmarks/index_fusion.py, README).
+    """
+    code = record.get("code") or ""
+    doc = docstring_of(code)
     desc = record.get("desc") or ""
     return {
         "name": " ".join(split_identifier(record.get("name") or "")),
         "doc": identifier_text(doc if desc and desc[:20] in doc else f"{desc} {doc}"),
-        # `tokens` is already split and lower-cased by the extractor
-        "idents": f"{record.get('tokens') or ''} {identifier_text(record.get('apiseq') or '')}".strip(),
+        "code": identifier_text(code) or identifier_text(f"{record.get('tokens') or ''} {record.get('apiseq') or ''}"),
     }
 
 

@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from common.fsutil import atomic_dir
 from . import vectors
-from .encoders import load_encoder, model_info
+from .encoders import limit_torch_threads, load_encoder, model_info
 from .lexical import LexicalIndex
 from .manifest import FORMAT, LEXICAL, STORE, VECTORS, IndexConfig, now, write_manifest
 from .store import Store
@@ -67,6 +67,7 @@ def build_index(records: Iterable[dict], model_dir: str | Path | None, out_dir: 
     """
     cfg = cfg or IndexConfig()
     encoder = encoder if encoder is not None else load_encoder(model_dir)
+    limit_torch_threads(cfg.torch_threads)
     total = len(records) if hasattr(records, "__len__") else None
     t0 = time.perf_counter()
     with atomic_dir(out_dir) as tmp:

@@ -27,6 +27,7 @@ class IndexConfig:
     lexical: LexicalConfig = field(default_factory=LexicalConfig)
     batch_size: int = 1024
     progress: bool = True
+    torch_threads: int | None = 1      # see encoders.limit_torch_threads
 
     @classmethod
     def from_dict(cls, d: dict) -> "IndexConfig":
@@ -38,22 +39,21 @@ class IndexConfig:
                 "batch_size": self.batch_size}
 
     def override(self, assignments: list[str]) -> "IndexConfig":
-        """Apply `section.key=value` strings (e.g. vectors.kind=hnsw); unknown keys are an error."""
+        """Apply `section.key=value` strings (e.g. vectors.kind=hnsw); unknown keys and wrong types are errors."""
         for a in assignments:
             key, sep, raw = a.partition("=")
             section, _, name = key.strip().rpartition(".")
             target = {"vectors": self.vectors, "lexical": self.lexical, "": self}.get(section)
-            if not sep or target is None or name not in {f.name for f in dataclasses.fields(target)} \
-                    or name in ("vectors", "lexical", "progress"):
-                raise ValueError(f"unknown index setting {key!r} (use vectors.<key>=..., lexical.<key>=... "
-                                 f"or batch_size=...)")
+            names = {f.name for f in dataclasses.fields(target)} - {"vectors", "lexical", "progress"} if target else ()
+            if not sep or name not in names:
+                raise ValueError(f"unknown index setting {key!r} "
+                                 f"(settings: vectors.<key>, lexical.<key>, batch_size, torch_threads)")
             current = getattr(target, name)
             try:
-                value = json.loads(raw) if not isinstance(current, str) else raw
+                value = raw if isinstance(current, str) else json.loads(raw)
             except json.JSONDecodeError:
-                raise ValueError(f"{key}: {raw!r} is not a valid value") from None
-            if isinstance(current, (int, float)) and not isinstance(value, (int, float)) or \
-                    isinstance(current, dict) and not isinstance(value, dict):
+                value = None
+            if not (type(value) is type(current) or isinstance(current, float) and type(value) is int):
                 raise ValueError(f"{key}: {raw!r} is not a {type(current).__name__}")
             setattr(target, name, value)
         self.vectors.__post_init__()

@@ -1,7 +1,6 @@
 """The hybrid searcher: validate a query, run the mode's scorers, fuse, filter, collapse duplicates, fetch."""
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections import OrderedDict
@@ -12,7 +11,7 @@ import numpy as np
 
 from . import vectors
 from .analysis import ParsedQuery, matched_lines, parse_query
-from .encoders import check_identity, encoder_for, load_encoder
+from .encoders import check_identity, encoder_for, limit_torch_threads, load_encoder
 from .errors import QueryError
 from .fusion import FusionConfig, fuse, fuse_all
 from .lexical import LexicalConfig, LexicalIndex
@@ -35,9 +34,7 @@ class SearchConfig:
     max_k: int = 1000
     max_offset: int = 10_000
     filter_cache: int = 32         # filters whose allowed ids (and vectors) stay cached
-    # A query is one short sequence: more torch threads only add synchronisation (126 ms vs 9 ms p50
-    # on the shared 2-core machine). Process-wide; None leaves torch's setting alone.
-    torch_threads: int | None = 1
+    torch_threads: int | None = 1  # process-wide; see encoders.limit_torch_threads
 
 
 @dataclass
@@ -95,8 +92,7 @@ class Searcher:
             encoder = load_encoder(model_dir) if model_dir is not None else encoder_for(manifest["model"])
         check_identity(manifest["model"], encoder)
         cfg = cfg or SearchConfig()
-        if cfg.torch_threads and "torch" in sys.modules:
-            sys.modules["torch"].set_num_threads(cfg.torch_threads)
+        limit_torch_threads(cfg.torch_threads)
         vcfg = vector_cfg or VectorConfig(**manifest["config"]["vectors"])
         store = Store(index_dir / STORE, readonly=True)
         index = vectors.load(index_dir / VECTORS)

@@ -18,7 +18,7 @@ import numpy as np
 from common.fsutil import atomic_dir
 from . import vectors
 from .build import ingest
-from .encoders import check_identity, encoder_for, load_encoder
+from .encoders import check_identity, encoder_for, limit_torch_threads, load_encoder
 from .lexical import LexicalIndex
 from .manifest import LEXICAL, STORE, VECTORS, IndexConfig, now, read_manifest, write_manifest
 from .store import Store
@@ -36,6 +36,7 @@ def add_functions(index_dir: str | Path, records: Iterable[dict], model_dir: str
         raise ValueError("no functions to add")
     cfg = IndexConfig.from_dict(manifest["config"])
     cfg.progress = progress
+    limit_torch_threads(cfg.torch_threads)
     new_repos = sorted({r.get("repo") or "" for r in records})
     with atomic_dir(index_dir) as tmp:
         shutil.copytree(index_dir, tmp, dirs_exist_ok=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 
 import pytest
 
@@ -55,14 +54,14 @@ def test_reference_passes_and_wrong_fails_in_every_language(harness):
         problems[lang] = {t: probs[t] for t in ids}
         for t in ids:
             samples.append(Sample(t, probs[t]["canonical_solution"]))
-            samples.append(Sample(t, langs.default_value_completion(probs[t], lang)))
+        samples.append(Sample(ids[0], langs.default_value_completion(probs[ids[0]], lang)))
     reports = harness.evaluate(samples, problems)
     for lang, report in reports.items():
-        for rec in report.problems:
-            statuses = [r["status"] for r in rec["results"]]
-            assert statuses[0] == "passed", (rec["task_id"], rec["results"][0])
-            assert statuses[1] != "passed", rec["task_id"]
-        assert report.summary["pass@1"] == 0.5, lang
+        first, *rest = report.problems
+        assert [r["status"] for r in first["results"]][0] == "passed", (lang, first["results"][0])
+        assert first["results"][1]["status"] != "passed", lang  # the wrong solution
+        for rec in rest:
+            assert rec["c"] == rec["n"] == 1, (rec["task_id"], rec["results"][0])
     if skipped:
         pytest.skip(f"toolchains missing: {skipped}")
 
@@ -142,29 +141,18 @@ def test_cannot_delete_files_outside_its_folder(harness, humaneval, tmp_path):
 def test_sockets_cannot_reach_the_host(harness, humaneval):
     if not harness.sandbox.network_isolation:
         pytest.skip("network namespaces are not available here")
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    server.settimeout(5)
-    port = server.getsockname()[1]
-    accepted = []
-
-    def accept():
-        try:
-            accepted.append(server.accept())
-        except OSError:
-            pass
-
-    t = threading.Thread(target=accept)
-    t.start()
-    p = humaneval["HumanEval/0"]
-    body = (f"    import socket\n    socket.create_connection(('127.0.0.1', {port}), timeout=2).sendall(b'hi')\n"
-            + p["canonical_solution"])
-    out = harness.run_one(p, "humaneval", body)
-    server.close()
-    t.join()
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        p = humaneval["HumanEval/0"]
+        body = (f"    import socket\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
+                + p["canonical_solution"])
+        out = harness.run_one(p, "humaneval", body)
+        server.setblocking(False)
+        with pytest.raises(BlockingIOError):  # nothing reached the listening socket
+            server.accept()
     assert out.status == "failed" and "Errno" in out.detail
-    assert not accepted
 
 
 def test_compiled_language_hostile_programs(harness):

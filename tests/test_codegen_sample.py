@@ -135,6 +135,12 @@ def test_stop_sequences_cut_the_completion(model, tok):
     assert truncate_at_stop("abcXdefY", ["Y", "X"]) == "abc"
 
 
+def test_stop_predicate_ends_rows_early(model, tok):
+    free = gen(model, tok, max_new_tokens=40)[0][0]
+    got = gen(model, tok, max_new_tokens=40, stop_fn=lambda text: len(text) >= 6)[0][0]
+    assert 6 <= len(got) < len(free) and free.startswith(got)
+
+
 def test_long_prompt_is_left_truncated(model, tok):
     out = generate(model, tok, [CODE * 5], max_new_tokens=8)
     assert len(out[0]) == 1

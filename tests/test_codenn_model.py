@@ -162,3 +162,19 @@ def random_batch_for(vocabs):
         batch[f] = torch.tensor([[len(v) - 1, 4, 0], [4, 0, 0]])
         batch[f"{f}_len"] = torch.tensor([2, 1])
     return batch
+
+
+def test_model_folder_round_trip_keeps_shared_remaps(tmp_path):
+    from codenn import bundle
+    from codenn.config import DataConfig
+    cfg = ModelConfig(n_name=30, n_apiseq=40, n_tokens=50, n_desc=60, emb_size=8, lstm_hidden=4, bow_hidden=8,
+                      share_embeddings=True, n_shared=100)
+    model = JointEmbedder(cfg).eval()
+    g = torch.Generator().manual_seed(0)
+    model.set_remaps({f: torch.randint(4, 100, (getattr(cfg, f"n_{f}"),), generator=g)
+                      for f in ("name", "apiseq", "tokens", "desc")})
+    bundle.save_model(model, tmp_path, DataConfig())
+    again = bundle.load_model(tmp_path)
+    batch = random_batch(B=4)
+    assert torch.equal(model(batch)[0], again(batch)[0]) and torch.equal(model(batch)[1], again(batch)[1])
+    assert torch.equal(again.remap_desc, model.remap_desc)

@@ -203,3 +203,16 @@ def test_hashing_index_reopens_without_a_model_directory(tmp_path, records):
     s = Searcher.open(ix)
     assert s.size == 30 and s.search("read", k=3).hits
     np.testing.assert_array_equal(s.ids(), np.arange(30))
+
+
+def test_config_overrides_are_checked():
+    c = IndexConfig().override(["vectors.kind=hnsw", "vectors.flat_max=10", "lexical.boosts={\"name\": 2.0}",
+                                "batch_size=64", "vectors.compact_fraction=1"])
+    assert (c.vectors.kind, c.vectors.flat_max, c.lexical.boosts, c.batch_size) == ("hnsw", 10, {"name": 2.0}, 64)
+    assert c.vectors.compact_fraction == 1
+    for bad, msg in [("vectors.nope=1", "unknown index setting"), ("flat_max=3", "unknown index setting"),
+                     ("vectors.flat_max=lots", "not a int"), ("vectors.kind=lsh", "vectors.kind"),
+                     ("lexical.boosts={\"title\": 1}", "unknown fields"), ("progress=false", "unknown"),
+                     ("vectors.hnsw_m", "unknown index setting")]:
+        with pytest.raises(ValueError, match=msg):
+            IndexConfig().override([bad])

@@ -279,3 +279,18 @@ def test_damaged_index_is_reported(tmp_path):
     (out / MANIFEST).write_text("{not json")
     with pytest.raises(IndexCorruptError, match="make index"):
         Searcher.open(out, encoder=ENC)
+
+
+@pytest.mark.parametrize("exact_filter_max", [10, 10_000])
+def test_filters_on_an_hnsw_index_match_exact_search(tmp_path, searcher, exact_filter_max):
+    """Small filters are scored exactly from stored vectors, large ones through FAISS's id selector."""
+    out = tmp_path / "hnsw"
+    cfg = IndexConfig(progress=False)
+    cfg.vectors.kind, cfg.vectors.exact_filter_max = "hnsw", exact_filter_max
+    build_index(corpus(), None, out, cfg, encoder=ENC)
+    s = Searcher.open(out, encoder=ENC)
+    for q in ("save table", "open socket"):
+        got = s.search(q, k=10, mode="neural", repo="org/repo3", lang="go")
+        want = searcher.search(q, k=10, mode="neural", repo="org/repo3", lang="go")
+        assert want.hits and [h.id for h in got.hits] == [h.id for h in want.hits]
+    s.close()

@@ -71,10 +71,18 @@ def test_filtered_search_with_selector_equals_brute_force_on_the_allowed(kind):
     assert agree == 1.0 if kind == "flat" else agree >= 0.9
 
 
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_reconstruct_by_row_id(kind):
+    xb, _, ids = seeded(n=500)
+    index = vectors.build(xb, ids, VectorConfig(kind=kind, hnsw_m=8))
+    np.testing.assert_allclose(vectors.reconstruct(index, ids[[5, 0, 7]]), xb[[5, 0, 7]])
+    got_ids, got = vectors.reconstruct_all(index)
+    np.testing.assert_allclose(got[np.argsort(got_ids)], xb)
+
+
 def test_reconstruct_and_remove_flat():
     xb, _, ids = seeded(n=500)
     index = vectors.build(xb, ids, VectorConfig())
-    np.testing.assert_allclose(vectors.reconstruct(index, ids[[5, 0, 7]]), xb[[5, 0, 7]])
     assert vectors.remove(index, ids[:100]) and index.ntotal == 400
     got_ids, got = vectors.reconstruct_all(index)
     order = np.argsort(got_ids)
