@@ -8,6 +8,7 @@ INDEX  ?= $(DATA)/index
 PORT   ?= 8000
 HOST   ?= 127.0.0.1
 CORPUS ?=
+TOP    ?= 100
 TRAIN_CONFIG ?= bag
 PRETRAINED := codenn/pretrained
 # the index uses a model trained here when there is one, else the model shipped in the repository
@@ -51,6 +52,12 @@ serve: venv
 
 crawl: venv
 	$(PY) -m crawler github --out $(DATA)/repos.jsonl --repos-dir $(DATA)/repos
+
+crawl-pypi: venv
+	$(PY) -m crawler pypi --top $(TOP) --out $(DATA)/repos.jsonl --repos-dir $(DATA)/repos
+
+bench-pypi: venv
+	$(PY) -m benchmarks.pypi_corpus --tops 100,500 --data $(DATA)/pypi_corpus
 
 eval: venv
 	$(PY) -m pip install -q -e '.[peers]'

@@ -76,6 +76,10 @@ def permalink(repo: RepoRecord, relpath: str, start: int, end: int) -> str:
         if "gitlab" in url:
             return f"{url}/-/blob/{repo.sha}/{full}#L{start}-L{end}"
         return f"{url}/blob/{repo.sha}/{full}#L{start}-L{end}"
+    if repo.path:  # no commit to pin (e.g. a PyPI sdist): the unpacked file is the exact source
+        root = Path(repo.path)
+        base = (root.parent if root.suffix == ".py" else root).as_uri()
+        return f"{base}/{relpath}#L{start}-L{end}"
     if url:
         return f"{url}/{full}#L{start}-L{end}"
     return f"{full}#L{start}-L{end}"

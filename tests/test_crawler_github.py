@@ -382,8 +382,17 @@ def test_bounded_tries_and_unretryable_errors(origin):
 
 
 def test_clone_timeout_kills_git_and_its_helpers(tmp_path, monkeypatch):
-    # git runs the "ssh" command for ssh:// URLs; this one just hangs, like a stalled server
-    monkeypatch.setenv("GIT_SSH_COMMAND", "sleep 30; true")
+    # git runs the "ssh" command for ssh:// URLs through sh; this one just hangs, like a stalled server
+    marker = f"crawler-clone-test-{os.getpid()}-{tmp_path.name}"
+    monkeypatch.setenv("GIT_SSH_COMMAND", f"sleep 30 # {marker}")
     with pytest.raises(CloneError, match="timed out after 0.5 s"):
         clone("ssh://git@127.0.0.1/x.git", tmp_path / "x", CloneConfig(timeout_s=0.5, poll_s=0.1))
     assert not (tmp_path / "x").exists() and not (tmp_path / ".x.partial").exists()
+    alive = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if marker.encode() in cmdline.read_bytes():
+                alive.append(cmdline.parent.name)
+        except OSError:
+            pass  # the process ended while we looked
+    assert alive == []  # the helper shell went down with git
