@@ -17,25 +17,26 @@ from pathlib import Path
 
 import torch
 
-from codenn import bundle
 from codenn.config import build_config
 from codenn.evaluate import encode_pairs, split_arrays
 from codenn.loss import JointLoss
 from codenn.model import JointEmbedder
+from codenn.train import fit_vocabularies, load_vocabs
 from codenn.trainer import Trainer
 from preprocess.reader import CodeSearchDataset
-from preprocess.text import Vocab
 
 
 def measure(data: Path, preset: str, overrides: list[str], threads: int, steps: int, device: str) -> dict:
     torch.set_num_threads(threads)
     cfg = build_config(preset, overrides + [f"train.device={device}"])
-    for f in bundle.FIELDS:
-        setattr(cfg.model, f"n_{f}", len(Vocab.load(data / bundle.vocab_file(f))))
+    remaps = fit_vocabularies(cfg, load_vocabs(data))
     arrays = split_arrays(CodeSearchDataset(data, "train", cfg.data.max_lens()))
     dev = torch.device("cuda" if device == "cuda" else "cpu")
     torch.manual_seed(0)
-    trainer = Trainer(cfg.train, JointEmbedder(cfg.model), JointLoss(cfg.loss), arrays,
+    model = JointEmbedder(cfg.model)
+    if remaps is not None:
+        model.set_remaps(remaps)
+    trainer = Trainer(cfg.train, model, JointLoss(cfg.loss), arrays,
                       evaluate=lambda m: {}, device=dev)
     batches = trainer.epoch_batches(0)
     warm = 3

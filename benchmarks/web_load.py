@@ -14,6 +14,7 @@ import http.client
 import json
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -142,11 +143,14 @@ def run_level(url: str, clients: int, n: int, endpoint: str, k: int, max_seconds
                  p99_ms=round(float(p99), 2), max_ms=round(float(lat.max()), 2) if len(lat) else float("nan"))
 
 
-def start_server(index: str, threads: int, timeout: float) -> tuple[subprocess.Popen, str]:
-    """Start `python -m webapp` (what `make serve` runs) on a free port; return it and its URL."""
+def start_server(index: str, threads: int, log: Path, timeout: float) -> tuple[subprocess.Popen, str]:
+    """Start `python -m webapp` (what `make serve` runs) on a free port; return it and its URL.
+
+    Its stderr (waitress's "task queue depth" warnings at high concurrency) goes to `log`.
+    """
     cmd = [sys.executable, "-m", "webapp", "--index", index, "--host", "127.0.0.1", "--port", "0",
            "--threads", str(threads)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=open(log, "w"), text=True)
     line = ""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
@@ -154,7 +158,7 @@ def start_server(index: str, threads: int, timeout: float) -> tuple[subprocess.P
         if line.startswith("Serving code search on "):
             return proc, line.split()[4].rstrip("/")
     proc.kill()
-    raise SystemExit(f"error: the server did not start (exit code {proc.poll()}): {line.strip()}")
+    raise SystemExit(f"error: the server did not start (exit code {proc.poll()}); see {log}")
 
 
 def describe(url: str) -> dict:
@@ -181,6 +185,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=4, help="waitress threads of the server this starts")
     p.add_argument("--max-seconds", type=float, default=900, help="stop a level after this long")
     p.add_argument("--out", help="write the figures as JSON here")
+    p.add_argument("--server-log", default=str(Path(tempfile.gettempdir()) / "web_load_server.log"),
+                   help="where the started server's stderr goes")
     args = p.parse_args(argv)
     try:
         args.levels = [int(c) for c in args.clients.split(",")]
@@ -195,7 +201,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    proc, url = (None, args.url.rstrip("/")) if args.url else start_server(args.index, args.threads, 600)
+    proc, url = (None, args.url.rstrip("/")) if args.url else start_server(args.index, args.threads, Path(args.server_log), 600)
     try:
         info = describe(url)
         print(f"{url}: {info['functions']:,} functions, {info['repos']} repos; endpoint {args.endpoint}, k={args.k}")

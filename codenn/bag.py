@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .model import ModelConfig, trim
 
@@ -30,8 +31,11 @@ class WeightedBag(nn.Module):
         x, lengths = trim(x, lengths)
         mask = torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]   # (B, T)
         w = torch.relu(self.weight[x]) * mask                                           # (B, T)
-        e = self.drop(self.emb(x))                                                      # (B, T, E)
-        return (e * w[..., None]).sum(1), w.sum(1)                                      # (B, E), (B,)
+        if self.training and self.drop.p > 0:
+            e = self.drop(self.emb(x))                                                  # (B, T, E)
+            return (e * w[..., None]).sum(1), w.sum(1)
+        # inference: one fused gather-and-sum instead of a (B, T, E) intermediate
+        return F.embedding_bag(x, self.emb.weight, mode="sum", per_sample_weights=w), w.sum(1)
 
 
 class BagEmbedder(nn.Module):

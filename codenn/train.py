@@ -79,6 +79,16 @@ def load_vocabs(data_dir: Path) -> dict[str, Vocab]:
     return vocabs
 
 
+def fit_vocabularies(cfg: RunConfig, vocabs: dict[str, Vocab]) -> dict | None:
+    """Set cfg.model's vocabulary sizes; return the field -> shared id tables when embeddings are shared."""
+    for field, v in vocabs.items():
+        setattr(cfg.model, f"n_{field}", len(v))
+    if cfg.model.share_embeddings and cfg.model.arch == "lstm":  # the bag model has its own shared vocabulary
+        cfg.model.n_shared, remaps = shared_remaps(vocabs)
+        return remaps
+    return None
+
+
 def projector_sample(model, arrays: dict, name_vocab: Vocab, size: int, seed: int):
     """() -> (code vectors, function-name labels) of a fixed random sample of validation functions."""
     n = len(arrays["name"])
@@ -122,12 +132,7 @@ def train(args: argparse.Namespace) -> int:
     if not data.is_dir():
         raise FileNotFoundError(f"{data} is not a folder: run `make dataset` first")
     cfg = resolve_config(args, out)
-    vocabs = load_vocabs(data)
-    for field, v in vocabs.items():
-        setattr(cfg.model, f"n_{field}", len(v))
-    remaps = None
-    if cfg.model.share_embeddings:
-        cfg.model.n_shared, remaps = shared_remaps(vocabs)
+    remaps = fit_vocabularies(cfg, load_vocabs(data))
     if cfg.train.threads > 0:
         torch.set_num_threads(cfg.train.threads)
     dist_info, device = setup(cfg.train.device)
@@ -196,7 +201,7 @@ def report_test(out: Path, data: Path, cfg: RunConfig, train_seconds: float) -> 
     if len(test["desc"]) == 0:
         return
     model = bundle.load_model(out)
-    res = split_metrics(model, test, cfg.train.eval_batch_size, seed=cfg.train.seed)
+    res = split_metrics(model, test, cfg.train.eval_batch_size, seed=0)  # the pools benchmarks/ uses too
     res["wall_seconds"] = round(train_seconds, 1)
     with atomic_open(out / "metrics.json", "w", encoding="utf-8") as f:
         json.dump(res, f, indent=2)

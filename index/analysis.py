@@ -85,11 +85,15 @@ def parse_query(text: str) -> ParsedQuery:
 
 def matched_lines(code: str, stems: set[str], stem) -> list[int]:
     """1-based numbers of the lines of `code` holding a word whose stem is in `stems`."""
-    if not stems:
+    if not stems or not code:
         return []
-    out = []
-    for i, line in enumerate((code or "").splitlines(), 1):
-        ws = words(line)
-        if ws and any(s in stems for s in stem(" ".join(ws))):
-            out.append(i)
-    return out
+    found = set(_WORD.findall(code))
+    parts = list({p for w in found for p in _split(w)})
+    stemmed = stem(" ".join(parts))
+    if len(stemmed) != len(parts):  # one token per word is the analyzer's behaviour; never assume it
+        stemmed = [next(iter(stem(p)), p) for p in parts]
+    hit_parts = {p for p, s in zip(parts, stemmed) if s in stems}
+    hit_words = {w for w in found if not hit_parts.isdisjoint(_split(w))}
+    if not hit_words:
+        return []
+    return [i for i, line in enumerate(code.split("\n"), 1) if not hit_words.isdisjoint(_WORD.findall(line))]

@@ -68,6 +68,7 @@ def build_index(records: Iterable[dict], model_dir: str | Path | None, out_dir: 
     cfg = cfg or IndexConfig()
     encoder = encoder if encoder is not None else load_encoder(model_dir)
     limit_torch_threads(cfg.torch_threads)
+    vectors.use_threads(cfg.faiss_threads)
     total = len(records) if hasattr(records, "__len__") else None
     t0 = time.perf_counter()
     with atomic_dir(out_dir) as tmp:

@@ -28,6 +28,7 @@ class IndexConfig:
     batch_size: int = 1024
     progress: bool = True
     torch_threads: int | None = 1      # see encoders.limit_torch_threads
+    faiss_threads: int | None = None   # building: one per core (see vectors.use_threads)
 
     @classmethod
     def from_dict(cls, d: dict) -> "IndexConfig":
@@ -47,7 +48,7 @@ class IndexConfig:
             names = {f.name for f in dataclasses.fields(target)} - {"vectors", "lexical", "progress"} if target else ()
             if not sep or name not in names:
                 raise ValueError(f"unknown index setting {key!r} "
-                                 f"(settings: vectors.<key>, lexical.<key>, batch_size, torch_threads)")
+                                 f"(settings: vectors.<key>, lexical.<key>, batch_size, torch_threads, faiss_threads)")
             current = getattr(target, name)
             try:
                 value = raw if isinstance(current, str) else json.loads(raw)

@@ -35,6 +35,7 @@ class SearchConfig:
     max_offset: int = 10_000
     filter_cache: int = 32         # filters whose allowed ids (and vectors) stay cached
     torch_threads: int | None = 1  # process-wide; see encoders.limit_torch_threads
+    faiss_threads: int | None = 1  # process-wide; see vectors.use_threads
 
 
 @dataclass
@@ -75,7 +76,7 @@ class Searcher:
     def __init__(self, store: Store, scorers: dict, cfg: SearchConfig, manifest: dict, index_dir: str | Path):
         self.store, self.scorers, self.cfg, self.manifest = store, dict(scorers), cfg, manifest
         self.index_dir = Path(index_dir)
-        self._ids = store.ids()
+        self._ids, self._hashes = store.ids_and_hashes()
         self._repos = store.repos()
         self._languages = store.languages()
         self._repo_set, self._lang_set = set(self._repos), set(self._languages)
@@ -93,6 +94,7 @@ class Searcher:
         check_identity(manifest["model"], encoder)
         cfg = cfg or SearchConfig()
         limit_torch_threads(cfg.torch_threads)
+        vectors.use_threads(cfg.faiss_threads)
         vcfg = vector_cfg or VectorConfig(**manifest["config"]["vectors"])
         store = Store(index_dir / STORE, readonly=True)
         index = vectors.load(index_dir / VECTORS)
@@ -196,15 +198,15 @@ class Searcher:
         return filt
 
     def collapse(self, ids: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Keep the best-ranked of each group of near-duplicates (same code without comments/docstrings)."""
+        """Keep the best-ranked of each group of near-duplicates (same code without comments/docstrings).
+
+        Ids the store no longer holds (vectors of removed functions) are dropped too.
+        """
+        pos = np.minimum(np.searchsorted(self._ids, ids), max(len(self._ids) - 1, 0))
+        live = (self._ids[pos] == ids) if len(self._ids) else np.zeros(len(ids), bool)
+        ids, scores, pos = ids[live], scores[live], pos[live]
         if not self.cfg.collapse_duplicates or len(ids) < 2:
             return ids, scores
-        hashes = self.store.hashes(ids)
-        seen, keep = set(), []
-        for n, i in enumerate(ids.tolist()):
-            h = hashes.get(i)
-            if h is None or h in seen:   # None: a vector whose record is gone
-                continue
-            seen.add(h)
-            keep.append(n)
+        _, first = np.unique(self._hashes[pos], return_index=True)  # first = best-ranked of each hash
+        keep = np.sort(first)
         return ids[keep], scores[keep]

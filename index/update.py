@@ -37,6 +37,7 @@ def add_functions(index_dir: str | Path, records: Iterable[dict], model_dir: str
     cfg = IndexConfig.from_dict(manifest["config"])
     cfg.progress = progress
     limit_torch_threads(cfg.torch_threads)
+    vectors.use_threads(cfg.faiss_threads)
     new_repos = sorted({r.get("repo") or "" for r in records})
     with atomic_dir(index_dir) as tmp:
         shutil.copytree(index_dir, tmp, dirs_exist_ok=True)
@@ -64,6 +65,7 @@ def remove_repos(index_dir: str | Path, repos: Iterable[str]) -> dict:
         raise ValueError("name at least one repository to remove")
     cfg = IndexConfig.from_dict(manifest["config"])
     cfg.progress = False
+    vectors.use_threads(cfg.faiss_threads)
     with atomic_dir(index_dir) as tmp:
         shutil.copytree(index_dir, tmp, dirs_exist_ok=True)
         store = Store(tmp / STORE)

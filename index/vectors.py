@@ -34,6 +34,15 @@ class VectorConfig:
             raise ValueError(f"vectors.kind must be one of {KINDS}, not {self.kind!r}")
 
 
+def use_threads(n: int | None) -> None:
+    """Set FAISS's OpenMP threads, process-wide (None: one per core).
+
+    One query gains nothing from threads, and on the shared 2-core machine two OpenMP threads made
+    an exact search of 10k vectors take 60 ms instead of 0.8 ms (HNSW at 100k: 20 ms vs 1.7 ms).
+    """
+    faiss.omp_set_num_threads(n or os.cpu_count() or 1)
+
+
 def normalize(x: np.ndarray) -> np.ndarray:
     """L2-normalise rows (zero rows stay zero); inner product is then cosine."""
     x = np.ascontiguousarray(x, dtype=np.float32)

@@ -20,7 +20,7 @@ from codenn.loss import JointLoss
 from codenn.metrics import mrr, whole_split_ranks
 from codenn.model import JointEmbedder
 from codenn.synthetic import synthetic_records, write_synthetic_dataset
-from codenn.train import main as train_main
+from codenn.train import fit_vocabularies, load_vocabs, main as train_main
 from codenn.trainer import Interrupted, NonFiniteLoss, Trainer
 from preprocess.reader import CodeSearchDataset
 
@@ -53,12 +53,18 @@ def cli(data, out, *extra):
 def make_trainer(data, out, epochs=3, loss_fn=None, callbacks=()):
     cfg = build_config("cpu", SMALL + [f"train.epochs={epochs}", "train.patience=10"])
     arrays = {s: split_arrays(CodeSearchDataset(data, s)) for s in ("train", "valid")}
-    for f in bundle.FIELDS:
-        setattr(cfg.model, f"n_{f}", len(json.loads((data / f"vocab.{f}.json").read_text())))
     torch.manual_seed(cfg.train.seed)
-    model = JointEmbedder(cfg.model)
+    model = new_model(cfg, data)
     return Trainer(cfg.train, model, loss_fn or JointLoss(cfg.loss), arrays["train"],
                    lambda m: validation_metrics(m, arrays["valid"]), Checkpointer(out / "checkpoints"), list(callbacks))
+
+
+def new_model(cfg, data):
+    remaps = fit_vocabularies(cfg, load_vocabs(data))
+    model = JointEmbedder(cfg.model)
+    if remaps is not None:
+        model.set_remaps(remaps)
+    return model
 
 
 class Recorder(Callback):
@@ -97,10 +103,7 @@ def test_learns_synthetic_task_and_model_folder_suffices(data, tmp_path):
 
 def test_untrained_model_is_near_random(data):
     torch.manual_seed(0)
-    cfg = build_config("cpu", SMALL)
-    for f in bundle.FIELDS:
-        setattr(cfg.model, f"n_{f}", len(json.loads((data / f"vocab.{f}.json").read_text())))
-    m = validation_metrics(JointEmbedder(cfg.model), split_arrays(CodeSearchDataset(data, "valid")))
+    m = validation_metrics(new_model(build_config("cpu", SMALL), data), split_arrays(CodeSearchDataset(data, "valid")))
     assert m["mrr"] < 0.1
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -15,6 +16,12 @@ import pytest
 from webapp.__main__ import main
 
 ROOT = Path(__file__).parents[1]
+
+
+@pytest.fixture(autouse=True)
+def private_environ(monkeypatch):
+    """main() sets OMP_NUM_THREADS for the server; keep that out of the test process's environment."""
+    monkeypatch.setattr("webapp.__main__.os.environ", dict(os.environ))
 
 
 def get(url: str) -> tuple[int, str, str]:
@@ -66,7 +73,7 @@ def test_a_busy_port_is_a_one_line_error_and_exit_2(tmp_path, capsys):
     assert err.startswith(f"error: cannot listen on 127.0.0.1:{port}") and "\n" not in err
 
 
-@pytest.mark.parametrize("argv", [["--port", "70000"], ["--port", "x"], ["--threads", "0"], ["--bogus"]])
+@pytest.mark.parametrize("argv", [["--port", "70000"], ["--port", "x"], ["--threads", "0"], ["--search-threads", "0"], ["--bogus"]])
 def test_bad_arguments_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as e:
         main(argv)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 EXIT_USAGE = 2
@@ -19,13 +20,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (0 picks a free one)")
     p.add_argument("--threads", type=int, default=4, help="waitress worker threads")
+    p.add_argument("--search-threads", type=int, default=1,
+                   help="threads one search may use (FAISS/torch OpenMP); OMP_NUM_THREADS, if set, wins")
     p.add_argument("--no-check", action="store_true",
                    help="start even without an index (the page then says how to build one)")
     args = p.parse_args(argv)
     if not 0 <= args.port <= 65535:
         p.error(f"--port must be between 0 and 65535, got {args.port}")
-    if args.threads < 1:
-        p.error(f"--threads must be at least 1, got {args.threads}")
+    if args.threads < 1 or args.search_threads < 1:
+        p.error("--threads and --search-threads must be at least 1")
     return args
 
 
@@ -64,6 +67,10 @@ def serve(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the server; exit 2 with a one-line error when it cannot start."""
     args = parse_args(argv)
+    # Concurrency comes from the request threads; OpenMP threads per search on top of them oversubscribe
+    # the cores (measured: 8 clients got ~2x the throughput with 1). Set before FAISS/torch are imported.
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(args.search_threads))
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         serve(args)
