@@ -100,10 +100,15 @@ class Harness:
             futures = {key: pool.submit(self.run_one, problems[key[0]], lang, key[1]) for key in unique}
             bar = tqdm(total=len(futures), desc=f"{lang}", unit="prog", disable=not self.config.progress,
                        leave=False)
-            for key, fut in futures.items():
-                unique[key] = fut.result()
-                bar.update()
-            bar.close()
+            try:
+                for key, fut in futures.items():
+                    unique[key] = fut.result()
+                    bar.update()
+            except BaseException:
+                pool.shutdown(cancel_futures=True)  # on Ctrl-C/SIGTERM: finish running ones only
+                raise
+            finally:
+                bar.close()
         seconds = time.monotonic() - start
         per_task: dict[str, list[Outcome]] = defaultdict(list)
         for s in samples:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from codegen import rag
@@ -168,11 +170,18 @@ def run(args) -> dict[str, LanguageReport]:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: print a table (or JSON); 2 on bad input."""
     args = build_parser().parse_args(argv)
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:
+        # SIGTERM unwinds like Ctrl-C: running programs finish their cleanup (temp folders, uids).
+        previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         reports = run(args)
     except (DataError, SandboxError, ValueError, RuntimeError, NotImplementedError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     if args.json:
         print(json.dumps({lang: r.summary for lang, r in reports.items()}, indent=2))
     elif reports:

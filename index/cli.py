@@ -8,10 +8,11 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import IndexCorruptError, IndexMissingError, ModelMismatchError, QueryError
+from .errors import IndexCorruptError, IndexMissingError, ModelMismatchError, ModelMissingError, QueryError
 
 DEFAULT_INDEX = "data/index"
-EXPECTED = (QueryError, IndexMissingError, ModelMismatchError, IndexCorruptError, FileNotFoundError, ValueError,
+EXPECTED = (QueryError, IndexMissingError, ModelMismatchError, ModelMissingError, IndexCorruptError, FileNotFoundError,
+            ValueError,
             OSError)
 
 

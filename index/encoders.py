@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from .analysis import STOP_WORDS, words
-from .errors import ModelMismatchError
+from .errors import ModelMismatchError, ModelMissingError
 
 HASHING = "hashing"
 
@@ -88,7 +88,7 @@ def load_encoder(model: str | Path):
         return enc
     model = Path(model)
     if not model.exists():
-        raise FileNotFoundError(f"no model at {model}: train one with `make train` "
+        raise ModelMissingError(f"no model at {model}: train one with `make train` "
                                 f"(or pass --model hashing for the untrained baseline)")
     import codenn  # torch is heavy: import it only when a trained model is asked for
     return codenn.load(model)
@@ -110,9 +110,9 @@ def encoder_for(info: dict):
     if builtin and builtin.get("name") == HASHING:
         return HashingEncoder(builtin["dim"], builtin.get("seed", 0))
     if not info.get("dir"):
-        raise FileNotFoundError(f"the index does not say where its model ({info.get('identity')}) is: pass --model")
+        raise ModelMissingError(f"the index does not say where its model ({info.get('identity')}) is: pass --model")
     if not Path(info["dir"]).exists():
-        raise FileNotFoundError(f"the model this index was built with ({info.get('identity')}) is missing at "
+        raise ModelMissingError(f"the model this index was built with ({info.get('identity')}) is missing at "
                                 f"{info['dir']}: pass --model DIR, or run `make train` then `make index`")
     return load_encoder(info["dir"])
 

@@ -27,5 +27,9 @@ class ModelMismatchError(ValueError):
         self.offered_identity = offered_identity
 
 
+class ModelMissingError(FileNotFoundError):
+    """The model an index needs (or one named on the command line) is not where it should be."""
+
+
 class QueryError(ValueError):
     """A query or its options cannot be served; the message is meant for the user."""

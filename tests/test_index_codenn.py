@@ -9,7 +9,7 @@ import codenn
 from codenn.synthetic import synthetic_records, write_synthetic_dataset
 from codenn.train import main as train_main
 from index.build import build_index
-from index.errors import ModelMismatchError
+from index.errors import ModelMismatchError, ModelMissingError
 from index.manifest import IndexConfig
 from index.searcher import Searcher
 
@@ -65,3 +65,14 @@ def test_a_retrained_model_is_refused(model_and_records, tmp_path):
     with pytest.raises(ModelMismatchError, match=json.loads((tmp_path / "ix" / "manifest.json").read_text())
                        ["model"]["identity"]):
         Searcher.open(tmp_path / "ix", other)
+
+
+def test_a_missing_model_directory_is_named(model_and_records, tmp_path):
+    model, records = model_and_records
+    moved = tmp_path / "model"
+    import shutil
+    shutil.copytree(model, moved)
+    build_index(records[:20], moved, tmp_path / "ix", IndexConfig(progress=False))
+    shutil.rmtree(moved)
+    with pytest.raises(ModelMissingError, match=f"missing at {moved}"):
+        Searcher.open(tmp_path / "ix")
