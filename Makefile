@@ -15,7 +15,7 @@ PRETRAINED := codenn/pretrained
 INDEX_MODEL ?= $(if $(wildcard $(MODEL)/model.safetensors),$(MODEL),$(PRETRAINED))
 
 .PHONY: help venv corpus extract dataset train index serve crawl eval bench tensorboard demo test export-model \
-        codegen-train humaneval browser-deps clean
+        codegen-train humaneval humaneval-setup bench-humaneval browser-deps clean
 
 help:
 	@echo "make demo   - whole pipeline on the default corpus (stdlib + site-packages), then serve"
@@ -94,7 +94,16 @@ browser-deps:
 	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null 2>&1 || \
 	    echo "browser-deps: could not install chromium; the browser test will be skipped"; }
 
-test: venv browser-deps
+humaneval-setup:
+	bash tests/setup_humaneval.sh
+
+humaneval: venv humaneval-setup
+	$(PY) -m codegen.humaneval --generate --model $(DATA)/codegen --lang humaneval --n 20 --max-new-tokens 64 --k 1,10 --samples $(DATA)/humaneval/samples.jsonl
+
+bench-humaneval: venv humaneval-setup
+	$(PY) -m benchmarks.humaneval_harness --out $(DATA)/bench/humaneval_harness.json
+
+test: venv browser-deps humaneval-setup
 	$(PY) -m pytest tests
 
 clean:

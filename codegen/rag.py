@@ -99,8 +99,8 @@ def augment(ctx: str, lang: str, retriever: Retriever, cfg: RagConfig) -> str:
 
 
 def index_retriever(index_dir: str) -> Retriever:
-    """Return a retriever over the search index in `index_dir` (wired by the index owner)."""
-    # TODO(lead): wire to index.searcher once its API lands: search(query, k) -> records with "code".
-    raise NotImplementedError(
-        f"retrieval from the search index ({index_dir}) is not wired yet: codegen.rag.index_retriever "
-        "must call index.searcher")
+    """Return a retriever over the search index in `index_dir`: top-k functions' code for a query."""
+    from index.searcher import Searcher
+
+    searcher = Searcher.open(index_dir)
+    return lambda query, k: [hit.code for hit in searcher.search(query, k=k).hits]

@@ -88,12 +88,12 @@ def tiny_model(tmp_path: Path, records: list[dict]) -> Path:
     torch = pytest.importorskip("torch")
     from codenn import bundle
     from codenn.config import DataConfig
-    from codenn.encoder import TOKENIZERS
     from codenn.model import JointEmbedder, ModelConfig
-    from preprocess.text import Vocab
+    from preprocess.text import FieldTokenizer, Vocab
     out = tmp_path / "model"
     out.mkdir()
-    vocabs = {f: Vocab.build(TOKENIZERS[f](r[f]) for r in records) for f in bundle.FIELDS}
+    words = FieldTokenizer().words           # word-level tokens: no subword file in this directory
+    vocabs = {f: Vocab.build(words(f, r[f]) for r in records) for f in bundle.FIELDS}
     for f, v in vocabs.items():
         (out / bundle.vocab_file(f)).write_text(v.to_json(), encoding="utf-8")
     torch.manual_seed(0)

@@ -87,13 +87,13 @@ def test_generate_samples_puts_retrieved_code_in_the_prompt():
     assert plain.prompts == [p["prompt"] for p in problems.values()]
 
 
-def test_cli_retrieve_needs_a_wired_index(tmp_path, capsys):
+def test_cli_retrieve_needs_an_index(tmp_path, capsys):
     assert main(["--generate", "--model", str(tmp_path), "--samples", str(tmp_path / "s.jsonl"),
                  "--retrieve", "2"]) == 2
     assert "--index" in capsys.readouterr().err
     assert main(["--generate", "--model", str(tmp_path), "--samples", str(tmp_path / "s.jsonl"),
                  "--retrieve", "2", "--index", str(tmp_path)]) == 2
-    assert "not wired" in capsys.readouterr().err
+    assert "make index" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
