@@ -39,6 +39,18 @@ class QualityConfig:
     explicit_modes: bool = False     # modes named by the user: a missing requirement is an error
 
 
+def default_model() -> str:
+    """data/model when trained here, else the pretrained model shipped in codenn/pretrained."""
+    if (Path("data/model") / "config.json").is_file():
+        return "data/model"
+    import importlib.util
+    spec = importlib.util.find_spec("codenn")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(folder) / "pretrained" / "config.json").is_file():
+            return str(Path(folder) / "pretrained")
+    return "data/model"
+
+
 def machine() -> str:
     """One line naming this machine: CPU, cores, OS, Python."""
     cpu = platform.processor() or platform.machine()
@@ -154,7 +166,8 @@ def write_chart(report: dict, path: str | Path) -> None:
 def parse_args(argv):
     ap = argparse.ArgumentParser(prog="python -m benchmarks.quality", description=__doc__.split("\n")[0])
     ap.add_argument("file", help="benchmark JSONL (DESIGN.md, 'Benchmark file format')")
-    ap.add_argument("--model", default="data/model", help="trained model directory, or `hashing` for the untrained baseline (default: data/model)")
+    ap.add_argument("--model", default=None, help="trained model directory, or `hashing` for the untrained "
+                    "baseline (default: data/model, else the shipped codenn/pretrained)")
     ap.add_argument("--modes", help=f"comma-separated, from: {', '.join(MODES)} (default: {','.join(DEFAULT_MODES)})")
     ap.add_argument("--json", action="store_true", help="print the report as one JSON object")
     ap.add_argument("--chart", default=DEFAULT_CHART, help=f"PNG bar chart path (default: {DEFAULT_CHART})")
@@ -170,7 +183,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     modes = tuple(m.strip() for m in args.modes.split(",") if m.strip()) if args.modes else DEFAULT_MODES
     cache = str(Path(args.cache) / "peers") if args.cache else None
-    cfg = QualityConfig(modes=modes, model_dir=args.model, chart=None if args.no_chart else args.chart,
+    cfg = QualityConfig(modes=modes, model_dir=args.model or default_model(), chart=None if args.no_chart else args.chart,
                         cache_dir=cache, time_sample=max(args.time_sample, 1), progress=not args.quiet,
                         explicit_modes=bool(args.modes))
     set_threads(args.threads)

@@ -24,7 +24,7 @@ import numpy as np
 
 from .benchfile import BenchFormatError, pool_records, read_bench
 from .peers import MiniLMPeer, minilm_missing, set_threads
-from .quality import machine
+from .quality import default_model, machine
 
 DEFAULT_BENCH = "../shared/bench/cosqa-dev.jsonl"
 
@@ -198,7 +198,8 @@ def run(cfg: SpeedConfig) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.speed", description=__doc__.split("\n")[0])
     ap.add_argument("--bench", default=DEFAULT_BENCH, help=f"benchmark file whose pool and queries are used ({DEFAULT_BENCH})")
-    ap.add_argument("--model", default="data/model", help="trained model directory, or `hashing`")
+    ap.add_argument("--model", default=None, help="trained model directory, or `hashing` "
+                    "(default: data/model, else the shipped codenn/pretrained)")
     ap.add_argument("--sizes", default="10000,100000,1000000", help="corpus sizes for the latency points")
     ap.add_argument("--sample", type=int, default=256, help="functions encoded and indexed by both systems")
     ap.add_argument("--queries", type=int, default=200, help="timed queries per latency point")
@@ -208,6 +209,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
+    args.model = args.model or default_model()
     try:
         sizes = tuple(int(s) for s in args.sizes.split(",") if s.strip())
         if not sizes or min(sizes) < 1 or args.sample < 1 or args.queries < 1:

@@ -41,21 +41,22 @@ def encode(encoder, records: list[dict]) -> np.ndarray:
 
 
 def ingest(records: Iterable[dict], store: Store, lex: LexicalIndex, encoder, cfg: IndexConfig,
-           assign_id: Callable[[dict], int], total: int | None = None) -> tuple[np.ndarray, np.ndarray, float]:
-    """Insert records into the store and the lexical index and encode them: (ids, vectors, encode seconds)."""
-    ids, xs, enc_s = [], [], 0.0
+           assign_id: Callable[[dict], int], sink: Callable[[np.ndarray, np.ndarray], None],
+           total: int | None = None) -> tuple[int, float]:
+    """Insert records into the store and the lexical index, encode them into sink(xb, ids): (count, encode s)."""
+    n, enc_s = 0, 0.0
     with tqdm(total=total, desc="index", unit="fn", disable=not cfg.progress, mininterval=1) as bar:
         for batch in batched(records, cfg.batch_size):
             rids = [assign_id(r) for r in batch]
             store.insert(batch, rids)
             lex.add({**r, "id": i} for r, i in zip(batch, rids))
             t = time.perf_counter()
-            xs.append(encode(encoder, batch))
+            xb = encode(encoder, batch)
             enc_s += time.perf_counter() - t
-            ids += rids
+            sink(xb, np.asarray(rids, np.int64))
+            n += len(batch)
             bar.update(len(batch))
-    xb = np.concatenate(xs) if xs else np.zeros((0, encoder.dim), np.float32)
-    return np.asarray(ids, np.int64), xb, enc_s
+    return n, enc_s
 
 
 def build_index(records: Iterable[dict], model_dir: str | Path | None, out_dir: str | Path,
@@ -74,23 +75,24 @@ def build_index(records: Iterable[dict], model_dir: str | Path | None, out_dir: 
     with atomic_dir(out_dir) as tmp:
         store = Store(tmp / STORE, create=True)
         lex = LexicalIndex(tmp / LEXICAL, cfg.lexical, create=True)
+        sink = vectors.VectorSink(cfg.vectors, encoder.dim)
         try:
-            ids, xb, enc_s = ingest(records, store, lex, encoder, cfg, record_id, total)
+            n, enc_s = ingest(records, store, lex, encoder, cfg, record_id, sink.add, total)
         except BaseException:
             lex.abort()   # tantivy's threads would otherwise write into the folder being deleted
             store.close()
             raise
-        if not len(ids):
+        if not n:
             raise ValueError("no functions to index: the records are empty")
         store.commit()
         lex.commit()
         t = time.perf_counter()
-        index = vectors.build(xb, ids, cfg.vectors)
+        index = sink.finish()
         vec_s = time.perf_counter() - t
         vectors.save(index, tmp / VECTORS)
         manifest = new_manifest(encoder, model_dir, cfg, store, index)
-        manifest["build"] = {"functions": int(len(ids)), "encode_seconds": round(enc_s, 3),
-                             "functions_per_second": round(len(ids) / max(enc_s, 1e-9), 1),
+        manifest["build"] = {"functions": n, "encode_seconds": round(enc_s, 3),
+                             "functions_per_second": round(n / max(enc_s, 1e-9), 1),
                              "vector_index_seconds": round(vec_s, 3),
                              "total_seconds": round(time.perf_counter() - t0, 3)}
         write_manifest(tmp, manifest)

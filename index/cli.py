@@ -113,14 +113,16 @@ def cmd_add(args) -> int:
     if missing:
         raise ValueError(f"{args.functions} holds no functions of {', '.join(sorted(missing))}")
     m = add_functions(args.index, records, args.model, replace=args.replace, progress=not args.no_progress)
-    print(f"added {len(records):,} functions; the index now holds {m['size']:,} functions of {m['repos']:,} repositories")
+    print(f"added {len(records):,} functions; the index now holds {m['size']:,} functions "
+          f"of {m['repos']:,} repositories")
     return 0
 
 
 def cmd_remove(args) -> int:
     from .update import remove_repos
     m = remove_repos(args.index, args.repos)
-    print(f"removed {', '.join(args.repos)}; the index now holds {m['size']:,} functions of {m['repos']:,} repositories")
+    print(f"removed {', '.join(args.repos)}; the index now holds {m['size']:,} functions "
+          f"of {m['repos']:,} repositories")
     return 0
 
 

@@ -51,8 +51,7 @@ def add_functions(index_dir: str | Path, records: Iterable[dict], model_dir: str
         lex = LexicalIndex(tmp / LEXICAL, cfg.lexical)
         if removed:
             lex = rebuild_lexical(store, tmp / LEXICAL, cfg)
-        ids, xb, _ = ingest(records, store, lex, encoder, cfg, lambda r: next(next_id), len(records))
-        index.add_with_ids(xb, ids)
+        ingest(records, store, lex, encoder, cfg, lambda r: next(next_id), index.add_with_ids, len(records))
         manifest = _finish(tmp, store, lex, index, cfg, manifest)
     return manifest
 

@@ -82,6 +82,42 @@ def build(xb: np.ndarray, ids: np.ndarray, cfg: VectorConfig, kind: str | None =
     return index
 
 
+class VectorSink:
+    """Vectors arriving in batches, indexed at finish().
+
+    Flat, HNSW and auto keep the batches and build at the end (their index holds the floats anyway).
+    IVF-PQ trains on the first train_max vectors and then adds each batch as it comes, so the floats of
+    a corpus that does not fit in memory never sit there all at once.
+    """
+
+    def __init__(self, cfg: VectorConfig, d: int):
+        self.cfg, self.d = cfg, d
+        self.xs: list[np.ndarray] = []
+        self.ids: list[np.ndarray] = []
+        self.held = 0
+        self.index: faiss.Index | None = None
+
+    def add(self, xb: np.ndarray, ids: np.ndarray) -> None:
+        assert xb.shape == (len(ids), self.d), (xb.shape, len(ids), self.d)
+        if self.index is not None:
+            self.index.add_with_ids(np.ascontiguousarray(xb, np.float32), np.ascontiguousarray(ids, np.int64))
+            return
+        self.xs.append(xb)
+        self.ids.append(np.asarray(ids, np.int64))
+        self.held += len(ids)
+        if self.cfg.kind == "ivfpq" and self.held >= self.cfg.train_max:
+            self.index = build(*self._take(), self.cfg, kind="ivfpq")
+
+    def _take(self) -> tuple[np.ndarray, np.ndarray]:
+        xb = np.concatenate(self.xs) if self.xs else np.zeros((0, self.d), np.float32)
+        ids = np.concatenate(self.ids) if self.ids else np.zeros(0, np.int64)
+        self.xs, self.ids, self.held = [], [], 0
+        return xb, ids
+
+    def finish(self) -> faiss.Index:
+        return self.index if self.index is not None else build(*self._take(), self.cfg)
+
+
 def build_ivfpq(xb: np.ndarray, cfg: VectorConfig) -> faiss.Index:
     """An IVF-PQ index trained on a sample of xb, for corpora that do not fit in memory as floats."""
     n, d = xb.shape

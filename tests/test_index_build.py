@@ -164,7 +164,8 @@ def test_remove_unknown_repository_is_an_error_and_changes_nothing(tmp_path, rec
 def test_index_kind_follows_size_through_updates(tmp_path, records):
     ix = tmp_path / "ix"
     c = cfg(flat_max=100, hnsw_m=8)
-    assert build_index(by_repo(records, {"org/repo0", "org/repo1"}), None, ix, c, encoder=ENC)["vectors"]["kind"] == "flat"
+    m = build_index(by_repo(records, {"org/repo0", "org/repo1"}), None, ix, c, encoder=ENC)
+    assert m["vectors"]["kind"] == "flat"
     m = add_functions(ix, by_repo(records, {"org/repo2", "org/repo3"}), encoder=ENC, progress=False)
     assert m["vectors"]["kind"] == "hnsw" and m["vectors"]["ntotal"] == 120
     m = remove_repos(ix, ["org/repo3", "org/repo2"])
@@ -216,3 +217,18 @@ def test_config_overrides_are_checked():
                      ("vectors.hnsw_m", "unknown index setting")]:
         with pytest.raises(ValueError, match=msg):
             IndexConfig().override([bad])
+
+
+def test_ivfpq_index_trains_on_the_first_batches_then_streams(tmp_path, records):
+    ix = tmp_path / "ix"
+    c = cfg(kind="ivfpq", pq_m=8, pq_nbits=4, train_max=64, ivf_nlist=2, ivf_nprobe=2)
+    c.batch_size = 32
+    m = build_index(records, None, ix, c, encoder=ENC)
+    assert m["vectors"]["kind"] == "ivfpq" and m["vectors"]["ntotal"] == 180
+    s = Searcher.open(ix, encoder=ENC)
+    assert len(s.search("read json file", k=10, mode="neural").hits) == 10
+    s.close()
+    m = remove_repos(ix, ["org/repo0"])
+    assert m["vectors"] == dict(m["vectors"], kind="ivfpq", ntotal=150, tombstones=0)
+    m = add_functions(ix, by_repo(records, {"org/repo0"}), encoder=ENC, progress=False)
+    assert m["vectors"]["ntotal"] == 180
