@@ -152,7 +152,9 @@ class Searcher:
         names = self.cfg.modes[mode]
         arrays = {name: self.scorers[name].score_all(q, self._ids) for name in names}
         if len(names) == 1:
-            return np.nan_to_num(arrays[names[0]], nan=0.0).astype(np.float32)
+            # no evidence ranks below every scored item (a 0 would tie the whole pool with the gold)
+            scores = arrays[names[0]].astype(np.float32)
+            return np.where(np.isnan(scores), -np.inf, scores).astype(np.float32)
         return fuse_all(arrays, self.cfg.fusion, self.cfg.depth)
 
     def check(self, query, k, mode, repo, lang, path, offset) -> ParsedQuery:
