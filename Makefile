@@ -56,6 +56,9 @@ crawl: venv
 crawl-pypi: venv
 	$(PY) -m crawler pypi --top $(TOP) --out $(DATA)/repos.jsonl --repos-dir $(DATA)/repos
 
+bench-web: venv
+	$(PY) -m benchmarks.web_load --index $(INDEX) --clients 1,8,32 --requests 10000
+
 bench-pypi: venv
 	$(PY) -m benchmarks.pypi_corpus --tops 100,500 --data $(DATA)/pypi_corpus
 

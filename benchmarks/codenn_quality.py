@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 import codenn
 from codenn.evaluate import encode_pairs, split_arrays
@@ -112,13 +113,21 @@ def code_record(code: str) -> tuple[dict, bool]:
     return {"name": "", "apiseq": "", "tokens": " ".join(tokenize_desc(code))}, False
 
 
+@torch.no_grad()
+def raw_query_vectors(enc, queries: list[str]) -> np.ndarray:
+    """Queries through the description encoder exactly as typed (encode_queries may clean them first)."""
+    ids, lens = enc.field_tensors("desc", queries)
+    return enc.model.encode_desc(ids.to(enc.device), lens.to(enc.device)).float().cpu().numpy()
+
+
 def cosqa(model, path: Path) -> dict:
     codes, queries, gold = cosqa_pool(path)
     enc = codenn.load(model)
     recs, ok = zip(*(code_record(c) for c in codes))
     xb, xq = enc.encode_functions(list(recs)), enc.encode_queries(queries)
     res = {"pool": len(codes), "queries": len(queries), "unparsed": int(len(ok) - sum(ok)),
-           "codenn": summarize(cosine_ranks(xq, xb, gold))}
+           "codenn": summarize(cosine_ranks(xq, xb, gold)),
+           "codenn_raw_queries": summarize(cosine_ranks(raw_query_vectors(enc, queries), xb, gold))}
     ranks = bm25_ranks([tokenize_desc(c) for c in codes], [tokenize_desc(q) for q in queries], gold)
     res["bm25"] = summarize(ranks["whole"])
     return res
@@ -158,7 +167,7 @@ def main(argv=None) -> int:
         print(table(f"test split, pools of {args.pool_size}", {"CODEnn": t["codenn"][proto], "BM25": t["bm25"][proto]}), end="\n\n")
     c = out["cosqa"]
     print(table(f"CoSQA dev ({c['queries']} queries, pool {c['pool']}, {c['unparsed']} unparsed)",
-                {"CODEnn": c["codenn"], "BM25": c["bm25"]}))
+                {"CODEnn": c["codenn"], "CODEnn, queries as typed": c["codenn_raw_queries"], "BM25": c["bm25"]}))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2), encoding="utf-8")
     return 0
