@@ -6,19 +6,28 @@ from dataclasses import dataclass, field
 import numpy as np
 
 METHODS = ("rrf", "weighted")
+NORMALIZERS = ("zscore", "minmax")
 
 
 @dataclass
 class FusionConfig:
-    """How hybrid modes combine their scorers (defaults chosen on cosqa-dev: benchmarks/index_fusion.py)."""
+    """How hybrid modes combine their scorers (defaults chosen on cosqa-dev: benchmarks/index_fusion.py).
 
-    method: str = "rrf"
-    weights: dict[str, float] = field(default_factory=lambda: {"neural": 1.0, "lexical": 1.0})
+    weighted: sum of w * normalise(score) per scorer, the statistics taken over each scorer's top
+    `depth` candidates; a function missing from a list counts as that list's lowest score.
+    rrf: sum of w / (rrf_k + rank), tied scores sharing a rank.
+    """
+
+    method: str = "weighted"
+    weights: dict[str, float] = field(default_factory=lambda: {"neural": 1.0, "lexical": 0.3})
+    normalize: str = "zscore"
     rrf_k: float = 60.0
 
     def __post_init__(self):
         if self.method not in METHODS:
             raise ValueError(f"fusion.method must be one of {METHODS}, not {self.method!r}")
+        if self.normalize not in NORMALIZERS:
+            raise ValueError(f"fusion.normalize must be one of {NORMALIZERS}, not {self.normalize!r}")
         if self.rrf_k < 0:
             raise ValueError(f"fusion.rrf_k must be >= 0, not {self.rrf_k}")
 
@@ -29,9 +38,14 @@ class FusionConfig:
 Ranked = tuple[np.ndarray, np.ndarray]  # (ids (n,) int64, scores (n,) float32), best first
 
 
-def _minmax(scores: np.ndarray) -> np.ndarray:
-    lo, hi = float(scores.min()), float(scores.max())
-    return np.ones_like(scores) if hi - lo < 1e-12 else (scores - lo) / (hi - lo)
+def normalizer(top: np.ndarray, how: str):
+    """A function mapping a scorer's scores onto a common scale, fitted on its top candidates."""
+    top = np.asarray(top, np.float64)
+    if how == "zscore":
+        mu, sd = float(top.mean()), float(top.std())
+        return lambda s: (np.asarray(s, np.float64) - mu) / (sd if sd > 1e-12 else 1.0)
+    lo, hi = float(top.min()), float(top.max())
+    return lambda s: np.ones(np.shape(s)) if hi - lo < 1e-12 else (np.asarray(s, np.float64) - lo) / (hi - lo)
 
 
 def ranks(sorted_scores: np.ndarray) -> np.ndarray:
@@ -46,14 +60,21 @@ def fuse(lists: dict[str, Ranked], cfg: FusionConfig) -> Ranked:
     if len(lists) <= 1:
         return next(iter(lists.values()), (np.zeros(0, np.int64), np.zeros(0, np.float32)))
     total: dict[int, float] = {}
+    base = 0.0  # what every function gets from the lists it is missing from
     for name, (ids, scores) in lists.items():
         w = cfg.weight(name)
-        # tied scores share a rank, so the fused order does not depend on how ids are numbered
-        contrib = w / (cfg.rrf_k + ranks(scores)) if cfg.method == "rrf" else w * _minmax(scores)
-        for i, c in zip(ids.tolist(), contrib.tolist()):
+        if cfg.method == "rrf":
+            # tied scores share a rank, so the fused order does not depend on how ids are numbered
+            contrib = w / (cfg.rrf_k + ranks(scores))
+            floor = 0.0
+        else:
+            norm = normalizer(scores, cfg.normalize)
+            contrib, floor = w * norm(scores), w * float(norm(scores.min()))
+        base += floor
+        for i, c in zip(ids.tolist(), (contrib - floor).tolist()):
             total[i] = total.get(i, 0.0) + c
     ids = np.fromiter(total.keys(), np.int64, len(total))
-    fused = np.fromiter(total.values(), np.float64, len(total))
+    fused = np.fromiter(total.values(), np.float64, len(total)) + base
     order = np.lexsort((ids, -fused))  # ties: lower id first, so results are reproducible
     return ids[order], fused[order].astype(np.float32)
 
@@ -61,14 +82,12 @@ def fuse(lists: dict[str, Ranked], cfg: FusionConfig) -> Ranked:
 def fuse_all(arrays: dict[str, np.ndarray], cfg: FusionConfig, depth: int) -> np.ndarray:
     """Fused scores of a whole pool: arrays are aligned (N,) scores, NaN where a scorer has no evidence.
 
-    Ranks run over each scorer's complete list; weighted fusion normalises with the min and max of
-    each scorer's top `depth` (as search() sees them), clipped to [0, 1].
+    Ranks run over each scorer's complete list; weighted fusion normalises with the statistics of
+    each scorer's top `depth` (as search() sees them), and NaN counts as that scorer's lowest score.
     """
-    names = list(arrays)
     n = len(next(iter(arrays.values()))) if arrays else 0
     out = np.zeros(n, np.float64)
-    for name in names:
-        s = arrays[name]
+    for name, s in arrays.items():
         has = np.flatnonzero(~np.isnan(s))
         if not len(has):
             continue
@@ -77,8 +96,6 @@ def fuse_all(arrays: dict[str, np.ndarray], cfg: FusionConfig, depth: int) -> np
         if cfg.method == "rrf":
             out[order] += w / (cfg.rrf_k + ranks(s[order]))
         else:
-            top = s[order[:depth]]
-            lo, hi = float(top.min()), float(top.max())
-            norm = np.ones(len(order)) if hi - lo < 1e-12 else np.clip((s[order] - lo) / (hi - lo), 0.0, 1.0)
-            out[order] += w * norm
+            norm = normalizer(s[order[:depth]], cfg.normalize)
+            out += w * norm(np.where(np.isnan(s), s[order[-1]], s))
     return out.astype(np.float32)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
@@ -37,7 +36,6 @@ class SearchConfig:
     filter_cache: int = 32         # filters whose allowed ids (and vectors) stay cached
     torch_threads: int | None = 1  # process-wide; see encoders.limit_torch_threads
     faiss_threads: int | None = 1  # process-wide; see vectors.use_threads
-    scorer_threads: int = 2        # run a mode's scorers side by side (0: one after another)
 
 
 @dataclass
@@ -84,7 +82,6 @@ class Searcher:
         self._repo_set, self._lang_set = set(self._repos), set(self._languages)
         self._filters: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(cfg.scorer_threads, "scorer") if cfg.scorer_threads > 0 else None
 
     @classmethod
     def open(cls, index_dir: str | Path, model_dir: str | Path | None = None, *, encoder=None,
@@ -106,8 +103,6 @@ class Searcher:
         return cls(store, scorers, cfg, manifest, index_dir)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False)
         self.store.close()
 
     def add_scorer(self, scorer, modes: dict[str, tuple[str, ...]] | None = None) -> None:
@@ -137,7 +132,9 @@ class Searcher:
         q = self.check(query, k, mode, repo, lang, path, offset)
         filt = self.filter(repo, lang, path)
         depth = max(self.cfg.depth, 2 * (offset + k))
-        ranked = fuse(self.run_scorers(self.cfg.modes[mode], q, depth, filt), self.cfg.fusion)
+        # one after another: running them on two threads measured no faster (wall = CPU time)
+        ranked = fuse({name: self.scorers[name].top(q, depth, filt) for name in self.cfg.modes[mode]},
+                      self.cfg.fusion)
         ids, scores = self.collapse(*ranked)
         page_ids = ids[offset: offset + k]
         stems = self.scorers["lexical"].stems(q) if "lexical" in self.scorers else set()
@@ -149,15 +146,6 @@ class Searcher:
                 for r in self.store.get(page_ids)]
         return SearchResult(query=query, mode=mode, hits=hits, total=len(ids),
                             took_ms=round((time.perf_counter() - t0) * 1000, 3))
-
-    def run_scorers(self, names: tuple[str, ...], q: ParsedQuery, depth: int, filt) -> dict:
-        """Each scorer's top list; all but the first run on the pool's threads (tantivy, FAISS and torch
-        release the GIL), so a hybrid query takes the slower scorer's time rather than the sum."""
-        if self._pool is None or len(names) < 2:
-            return {name: self.scorers[name].top(q, depth, filt) for name in names}
-        futures = {name: self._pool.submit(self.scorers[name].top, q, depth, filt) for name in names[1:]}
-        first = self.scorers[names[0]].top(q, depth, filt)
-        return {names[0]: first, **{name: f.result() for name, f in futures.items()}}
 
     def score_all(self, query: str, mode: str = "hybrid") -> np.ndarray:
         """Scores (N,) of every indexed function for a query, aligned with ids(): for whole-pool evaluation."""
