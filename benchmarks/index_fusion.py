@@ -36,7 +36,7 @@ BOOSTS = [{"name": 0.5, "doc": 0.5, "code": 1.0}, {"name": 1.0, "doc": 1.0, "cod
           {"name": 0.25, "doc": 0.5, "code": 1.0}, {"name": 1.0, "doc": 0.5, "code": 1.0},
           {"name": 0.5, "doc": 1.0, "code": 1.0}, {"name": 0.5, "doc": 0.25, "code": 1.0}]
 RRF_K = [5, 10, 20, 60]
-WEIGHTS = [0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0]     # lexical weight; the other scorer's is 1
+WEIGHTS = [0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]     # lexical weight; the other scorer's is 1
 
 
 class MiniLMScorer:
@@ -72,7 +72,7 @@ def score_matrix(scorer, queries, ids, desc) -> np.ndarray:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("bench", nargs="?", default="../shared/bench/cosqa-dev.jsonl")
-    p.add_argument("--model", default="data/model", help="model directory, or 'hashing' (untrained baseline)")
+    p.add_argument("--model", default="codenn/pretrained", help="model directory, or 'hashing' (untrained baseline)")
     p.add_argument("--minilm", action="store_true", help="also fuse the off-the-shelf MiniLM encoder")
     p.add_argument("--out", default="data/bench/index_fusion.json")
     p.add_argument("--no-lexical-variants", dest="lexical_variants", action="store_false",
@@ -110,13 +110,13 @@ def main(argv=None) -> int:
         for k, w in itertools.product(RRF_K, WEIGHTS):
             cfg = FusionConfig("rrf", {other: 1.0, "lexical": w}, rrf_k=k)
             rows.append({"mode": label, "method": "rrf", "rrf_k": k, "w_lexical": w, **evaluate(pair, gold, cfg)})
-        for w in WEIGHTS:
-            cfg = FusionConfig("weighted", {other: 1.0, "lexical": w})
-            rows.append({"mode": label, "method": "weighted", "w_lexical": w, **evaluate(pair, gold, cfg)})
+        for norm, w in itertools.product(("zscore", "minmax"), WEIGHTS):
+            cfg = FusionConfig("weighted", {other: 1.0, "lexical": w}, normalize=norm)
+            rows.append({"mode": label, "method": f"weighted {norm}", "w_lexical": w, **evaluate(pair, gold, cfg)})
     if "minilm" in arrays:
-        for method, k in (("rrf", 20), ("rrf", 60), ("weighted", None)):
-            cfg = FusionConfig(method, {"neural": 1.0, "lexical": 1.0, "minilm": 1.0}, rrf_k=k or 60)
-            rows.append({"mode": "neural+lexical+minilm", "method": method, "rrf_k": k, "w_lexical": 1.0,
+        for method, k, w in (("rrf", 20, 1.0), ("rrf", 60, 1.0), ("weighted", None, 0.3)):
+            cfg = FusionConfig(method, {"neural": 1.0, "lexical": w, "minilm": 1.0}, rrf_k=k or 60)
+            rows.append({"mode": "neural+lexical+minilm", "method": method, "rrf_k": k, "w_lexical": w,
                          **evaluate(arrays, gold, cfg)})
 
     report = {"bench": args.bench, "model": args.model, "pool": bench.nb, "queries": bench.nq,
@@ -134,7 +134,9 @@ def main(argv=None) -> int:
     shown = [r for r in rows if "method" not in r]
     for mode in dict.fromkeys(r["mode"] for r in rows if "method" in r):
         of_mode = sorted((r for r in rows if r["mode"] == mode and "method" in r), key=lambda r: -r["MRR"])
-        default = [r for r in of_mode if r["method"] == "rrf" and r["rrf_k"] == 60 and r["w_lexical"] == 1.0]
+        d = FusionConfig()
+        default = [r for r in of_mode if r["method"] == f"{d.method} {d.normalize}"
+                   and r["w_lexical"] == d.weight("lexical")]
         shown += of_mode[:args.top] + [r for r in default if r not in of_mode[:args.top]]
     for r in shown:
         print(f"| {r['mode']} | {r.get('method', '')} | {r.get('rrf_k') or ''} | {r.get('w_lexical', '')} | "

@@ -65,7 +65,8 @@ def test_split_identifiers_match_in_the_lexical_index(searcher):
 def test_rrf_fusion_matches_its_formula():
     a = (np.array([1, 2, 3]), np.array([0.9, 0.5, 0.1], np.float32))
     b = (np.array([3, 4]), np.array([7.0, 7.0], np.float32))
-    ids, scores = fuse({"neural": a, "lexical": b}, FusionConfig(rrf_k=10, weights={"neural": 2.0, "lexical": 1.0}))
+    ids, scores = fuse({"neural": a, "lexical": b},
+                       FusionConfig("rrf", rrf_k=10, weights={"neural": 2.0, "lexical": 1.0}))
     want = {1: 2 / 11, 2: 2 / 12, 3: 2 / 13 + 1 / 11, 4: 1 / 11}  # tied scores share rank 1
     assert ids.tolist() == sorted(want, key=lambda i: (-want[i], i))
     np.testing.assert_allclose(scores, [want[i] for i in ids.tolist()], rtol=1e-6)
@@ -74,11 +75,20 @@ def test_rrf_fusion_matches_its_formula():
 def test_weighted_fusion_normalises_each_list():
     a = (np.array([1, 2, 3]), np.array([0.9, 0.5, 0.1], np.float32))
     b = (np.array([3, 1]), np.array([10.0, 5.0], np.float32))
-    ids, scores = fuse({"neural": a, "lexical": b}, FusionConfig(method="weighted", weights={"lexical": 0.5}))
-    want = {1: 1.0 + 0.0, 2: 0.5, 3: 0.0 + 0.5}
+    ids, scores = fuse({"neural": a, "lexical": b},
+                       FusionConfig("weighted", {"lexical": 0.5}, normalize="minmax"))
+    want = {1: 1.0 + 0.0, 2: 0.5, 3: 0.0 + 0.5}  # 2 is missing from the lexical list: its lowest, 0
     assert dict(zip(ids.tolist(), np.round(scores, 6).tolist())) == want
+    ids, scores = fuse({"neural": a, "lexical": b}, FusionConfig("weighted", {"lexical": 0.5}, normalize="zscore"))
+    z = lambda x, s: (x - np.mean(s)) / np.std(s)  # noqa: E731
+    want = {1: z(0.9, a[1]) + 0.5 * z(5, b[1]), 2: z(0.5, a[1]) + 0.5 * z(5, b[1]),
+            3: z(0.1, a[1]) + 0.5 * z(10, b[1])}
+    assert ids.tolist() == sorted(want, key=lambda i: -want[i])
+    np.testing.assert_allclose(scores, [want[i] for i in ids.tolist()], rtol=1e-5)
     with pytest.raises(ValueError, match="fusion.method"):
         FusionConfig(method="max")
+    with pytest.raises(ValueError, match="fusion.normalize"):
+        FusionConfig(normalize="l2")
 
 
 def test_one_list_passes_through_unchanged():
@@ -87,15 +97,17 @@ def test_one_list_passes_through_unchanged():
     assert ids.tolist() == [5, 6] and scores.tolist() == pytest.approx([0.3, 0.2])
 
 
-def test_fuse_all_agrees_with_fuse_on_complete_lists():
+@pytest.mark.parametrize("cfg", [FusionConfig("rrf"), FusionConfig("weighted", normalize="zscore"),
+                                 FusionConfig("weighted", normalize="minmax")])
+def test_fuse_all_agrees_with_fuse_on_complete_lists(cfg):
     rng = np.random.default_rng(0)
     s1, s2 = rng.random(50).astype(np.float32), rng.random(50).astype(np.float32)
     s2[::3] = np.nan
     ids = np.arange(50)
-    full = fuse_all({"neural": s1, "lexical": s2}, FusionConfig(), depth=50)
+    full = fuse_all({"neural": s1, "lexical": s2}, cfg, depth=50)
     lists = {name: (ids[~np.isnan(s)][np.argsort(-s[~np.isnan(s)], kind="stable")], np.sort(s[~np.isnan(s)])[::-1])
              for name, s in (("neural", s1), ("lexical", s2))}
-    fids, fscores = fuse(lists, FusionConfig())
+    fids, fscores = fuse(lists, cfg)
     np.testing.assert_allclose(full[fids], fscores, rtol=1e-6)
 
 
