@@ -197,8 +197,12 @@ def main(argv=None) -> int:
         return 2
     report["threads"] = args.threads
     if cfg.chart:
-        write_chart(report, cfg.chart)
-        report["chart"] = cfg.chart
+        try:
+            write_chart(report, cfg.chart)
+            report["chart"] = cfg.chart
+        except ImportError:  # matplotlib comes with the `test` and `peers` extras, not the core install
+            report["notes"].append("no chart: matplotlib is not installed (pip install -e .[peers])")
+            cfg.chart = None
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
