@@ -77,6 +77,13 @@ codegen-train: venv
 	$(PY) -m codegen.train --functions $(DATA)/functions.csv --out $(DATA)/codegen --config tiny
 
 # the demo indexes with the shipped model (no training); `make train` retrains it from scratch
+# a 1024-token context leaves room for retrieved functions: HumanEval with and without retrieval
+codegen-train-rag: venv
+	$(PY) -m codegen.train --functions $(DATA)/functions.csv --out $(DATA)/codegen-rag --config tiny-1k
+
+bench-humaneval-rag: venv humaneval-setup
+	$(PY) -m benchmarks.humaneval_rag --model $(DATA)/codegen-rag --index $(INDEX) --retrieve 3
+
 codegen-sample: venv
 	$(PY) -m codegen.sample --model $(DATA)/codegen --language python --prompt 'def read_json(path):' --n 3 --seed 0
 

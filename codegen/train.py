@@ -35,6 +35,8 @@ class DataConfig:
 PRESETS: dict[str, tuple[dict, dict]] = {
     "tiny": (dict(max_steps=300, batch_size=16, lr_max=2e-3, lr_min=2e-4, warmup_steps=20),
              dict(vocab_size=4096, max_chars=6_000_000)),
+    "tiny-1k": (dict(max_steps=400, batch_size=4, lr_max=2e-3, lr_min=2e-4, warmup_steps=20),
+                dict(vocab_size=4096, max_chars=6_000_000)),
     "small": (dict(max_steps=2000, batch_size=16, lr_max=1e-3, lr_min=1e-4, warmup_steps=100),
               dict(vocab_size=8192, max_chars=40_000_000)),
     "codegeex-100m": (dict(max_steps=5000, batch_size=16, lr_max=6e-4, lr_min=6e-5, warmup_steps=200),
