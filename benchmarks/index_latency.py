@@ -29,7 +29,7 @@ from index import vectors
 from index.analysis import parse_query
 from index.build import build_index
 from index.encoders import limit_torch_threads, load_encoder
-from index.manifest import IndexConfig
+from index.manifest import IndexConfig, read_manifest
 from index.searcher import Searcher
 from preprocess.csvio import read_functions
 
@@ -170,6 +170,7 @@ def main(argv=None) -> int:
     p.add_argument("--budget", type=float, default=3000, help="seconds for the whole run (builds included)")
     p.add_argument("--workdir", default="data/bench/index-latency")
     p.add_argument("--keep", action="store_true", help="keep the indexes")
+    p.add_argument("--reuse", action="store_true", help="time a kept index of a size again instead of rebuilding it")
     p.add_argument("--set", action="append", default=[], help="index setting, e.g. vectors.hnsw_ef_search=64")
     p.add_argument("--out", default="data/bench/index_latency.json")
     args = p.parse_args(argv)
@@ -200,10 +201,14 @@ def main(argv=None) -> int:
             print(note, flush=True)
             continue
         out = work / f"n{n}"
-        cfg = IndexConfig().override(args.set)
-        t = time.perf_counter()
-        manifest = build_index(replicate(real, n), None, out, cfg, encoder=encoder)
-        build_s = time.perf_counter() - t
+        if args.reuse and (out / "manifest.json").exists():
+            manifest = read_manifest(out)  # its build figures are those of the run that kept it
+            build_s = manifest["build"]["total_seconds"]
+        else:
+            cfg = IndexConfig().override(args.set)
+            t = time.perf_counter()
+            manifest = build_index(replicate(real, n), None, out, cfg, encoder=encoder)
+            build_s = time.perf_counter() - t
         prev = (n, build_s)
         rss0 = rss_mb()
         s = Searcher.open(out, encoder=encoder)
@@ -218,7 +223,7 @@ def main(argv=None) -> int:
         s.close()
         report["sizes"][str(n)] = row
         print(json.dumps({n: row}), flush=True)
-        if not args.keep:
+        if not (args.keep or args.reuse):
             shutil.rmtree(out)
     report["seconds"] = round(time.perf_counter() - t_start, 1)
     report["load_avg_at_end"] = os.getloadavg()

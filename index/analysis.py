@@ -83,17 +83,33 @@ def parse_query(text: str) -> ParsedQuery:
     return ParsedQuery(text=text, words=words, terms=terms)
 
 
-def matched_lines(code: str, stems: set[str], stem) -> list[int]:
-    """1-based numbers of the lines of `code` holding a word whose stem is in `stems`."""
-    if not stems or not code:
-        return []
-    found = set(_WORD.findall(code))
-    parts = list({p for w in found for p in _split(w)})
-    stemmed = stem(" ".join(parts))
+def matched_lines(codes: list[str], stems: set[str], stem) -> list[list[int]]:
+    """For each code, the 1-based numbers of its lines holding a word whose stem is in `stems`.
+
+    One analyzer call and one compiled pattern for the whole page, one regex scan per code.
+    """
+    if not stems:
+        return [[] for _ in codes]
+    found = [set(_WORD.findall(code or "")) for code in codes]
+    parts = list({p for words_ in found for w in words_ for p in _split(w)})
+    stemmed = stem(" ".join(parts)) if parts else []
     if len(stemmed) != len(parts):  # one token per word is the analyzer's behaviour; never assume it
         stemmed = [next(iter(stem(p)), p) for p in parts]
     hit_parts = {p for p, s in zip(parts, stemmed) if s in stems}
-    hit_words = {w for w in found if not hit_parts.isdisjoint(_split(w))}
+    # a hit word is one whose parts stem to a query stem, whichever code it is in: one pattern per page
+    hit_words = {w for words_ in found for w in words_ if not hit_parts.isdisjoint(_split(w))}
     if not hit_words:
-        return []
-    return [i for i, line in enumerate(code.split("\n"), 1) if not hit_words.isdisjoint(_WORD.findall(line))]
+        return [[] for _ in codes]
+    # the lookarounds make each match a whole run of word characters, as _WORD's are
+    pattern = re.compile(r"(?<![A-Za-z0-9])(?:%s)(?![A-Za-z0-9])" % "|".join(map(re.escape, sorted(hit_words))))
+    out = []
+    for code in codes:
+        lines = []
+        line, last = 1, 0
+        for m in pattern.finditer(code or ""):
+            line += code.count("\n", last, m.start())
+            last = m.start()
+            if not lines or lines[-1] != line:
+                lines.append(line)
+        out.append(lines)
+    return out

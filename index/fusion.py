@@ -62,7 +62,7 @@ def fuse(lists: dict[str, Ranked], cfg: FusionConfig) -> Ranked:
     lists = {k: v for k, v in lists.items() if len(v[0])}
     if len(lists) <= 1:
         return next(iter(lists.values()), (np.zeros(0, np.int64), np.zeros(0, np.float32)))
-    total: dict[int, float] = {}
+    all_ids, gains = [], []
     base = 0.0  # what every function gets from the lists it is missing from
     for name, (ids, scores) in lists.items():
         w = cfg.weight(name)
@@ -74,10 +74,10 @@ def fuse(lists: dict[str, Ranked], cfg: FusionConfig) -> Ranked:
             norm = normalizer(scores, cfg.normalize)
             contrib, floor = w * norm(scores), w * float(norm(scores.min()))
         base += floor
-        for i, c in zip(ids.tolist(), (contrib - floor).tolist()):
-            total[i] = total.get(i, 0.0) + c
-    ids = np.fromiter(total.keys(), np.int64, len(total))
-    fused = np.fromiter(total.values(), np.float64, len(total)) + base
+        all_ids.append(np.asarray(ids, np.int64))
+        gains.append(np.asarray(contrib, np.float64) - floor)
+    ids, where = np.unique(np.concatenate(all_ids), return_inverse=True)
+    fused = np.bincount(where, weights=np.concatenate(gains), minlength=len(ids)) + base
     order = np.lexsort((ids, -fused))  # ties: lower id first, so results are reproducible
     return ids[order], fused[order].astype(np.float32)
 
