@@ -186,6 +186,26 @@ def test_matched_lines_hold_query_words(searcher):
     assert searcher.search("parsing files", k=1, mode="lexical").hits[0].matched_lines  # stems: parse, file
 
 
+def test_matched_lines_are_whole_words_per_code():
+    from index.analysis import matched_lines
+    stem = lambda text: [w.lower().removesuffix("s") for w in text.split()]  # a toy stemmer
+    codes = ["def f(paths):\n    x = 1\n    return os.path.join(*paths)\n",
+             "def g():\n    subpath = 2\n    return pathlib\n", ""]
+    # `paths`, `path` match by stem; `subpath` and `pathlib` are other words, not substrings to match
+    assert matched_lines(codes, {"path"}, stem) == [[1, 3], [], []]
+    assert matched_lines(codes, set(), stem) == [[], [], []]
+
+
+def test_scorers_on_a_thread_give_the_same_results(searcher):
+    serial = Searcher.open(searcher.index_dir, encoder=ENC, cfg=SearchConfig(scorer_threads=0))
+    try:
+        for q in ("read json file", "sort list", "loadJSON json", "parsing files"):
+            a, b = searcher.search(q, k=20), serial.search(q, k=20)
+            assert [(h.id, h.score, h.matched_lines) for h in a.hits] == [(h.id, h.score, h.matched_lines) for h in b.hits]
+    finally:
+        serial.close()
+
+
 def test_pages_concatenate_to_the_first_big_page(searcher):
     full = [h.id for h in searcher.search("open socket", k=30).hits]
     pages = [h.id for off in (0, 10, 20) for h in searcher.search("open socket", k=10, offset=off).hits]
