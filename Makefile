@@ -15,12 +15,13 @@ PRETRAINED := codenn/pretrained
 INDEX_MODEL ?= $(if $(wildcard $(MODEL)/model.safetensors),$(MODEL),$(PRETRAINED))
 
 .PHONY: help venv corpus extract dataset train index serve crawl eval bench tensorboard demo test export-model \
-        codegen-train humaneval humaneval-setup bench-humaneval browser-deps clean
+        codegen-train codegen-train-rag humaneval humaneval-setup bench-humaneval bench-humaneval-rag bench-extract bench-web browser-deps clean
 
 help:
 	@echo "make demo   - whole pipeline on the default corpus (stdlib + site-packages), then serve"
 	@echo "make test   - run the test suite"
 	@echo "stages: corpus extract dataset train index serve crawl eval bench tensorboard codegen-train"
+	@echo "benchmarks: bench-extract bench-web bench-pypi bench-humaneval bench-humaneval-rag (after codegen-train-rag)"
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +56,9 @@ crawl: venv
 
 crawl-pypi: venv
 	$(PY) -m crawler pypi --top $(TOP) --out $(DATA)/repos.jsonl --repos-dir $(DATA)/repos
+
+bench-extract: venv
+	$(PY) -m benchmarks.extraction --workers 1,2 --pipeline
 
 bench-web: venv
 	$(PY) -m benchmarks.web_load --index $(INDEX) --clients 1,8,32 --requests 10000
