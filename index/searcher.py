@@ -81,7 +81,8 @@ class Searcher:
         self.store, self.scorers, self.cfg, self.manifest = store, dict(scorers), cfg, manifest
         self.index_dir = Path(index_dir)
         self._ids, hashes = store.ids_and_hashes()
-        # indexed by row id (ids are dense): a lookup is one memory access, not a binary search of 1M ids
+        # indexed by row id (the store numbers rows 0, 1, 2, ...): one memory access per lookup, not a
+        # binary search of 1M ids
         size = int(self._ids[-1]) + 1 if len(self._ids) else 0
         self._live = np.zeros(size, bool)
         self._live[self._ids] = True
