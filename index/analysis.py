@@ -90,14 +90,14 @@ def matched_lines(codes: list[str], stems: set[str], stem) -> list[list[int]]:
     """
     if not stems:
         return [[] for _ in codes]
-    found = [set(_WORD.findall(code or "")) for code in codes]
-    parts = list({p for words_ in found for w in words_ for p in _split(w)})
+    found = set(_WORD.findall("\n".join(c or "" for c in codes)))  # words never span the joins
+    parts = list({p for w in found for p in _split(w)})
     stemmed = stem(" ".join(parts)) if parts else []
     if len(stemmed) != len(parts):  # one token per word is the analyzer's behaviour; never assume it
         stemmed = [next(iter(stem(p)), p) for p in parts]
     hit_parts = {p for p, s in zip(parts, stemmed) if s in stems}
     # a hit word is one whose parts stem to a query stem, whichever code it is in: one pattern per page
-    hit_words = {w for words_ in found for w in words_ if not hit_parts.isdisjoint(_split(w))}
+    hit_words = {w for w in found if not hit_parts.isdisjoint(_split(w))}
     if not hit_words:
         return [[] for _ in codes]
     # the lookarounds make each match a whole run of word characters, as _WORD's are
