@@ -146,23 +146,27 @@ class Searcher:
         q = self.check(query, k, mode, repo, lang, path, offset)
         filt = self.filter(repo, lang, path)
         depth = max(self.cfg.depth, 2 * (offset + k))
-        ranked = fuse(self.rank(q, self.cfg.modes[mode], depth, filt), self.cfg.fusion)
-        ids, scores = self.collapse(*ranked)
-        page_ids = ids[offset: offset + k]
         stems = self.scorers["lexical"].stems(q) if "lexical" in self.scorers else set()
         stem = self.scorers["lexical"].lex.analyzer.analyze if stems else None
+        fetched: dict[int, tuple[dict, list[int]]] = {}
+        # while the other scorers run, fetch the first one's page: most of the fused page, usually
+        lists = self.rank(q, self.cfg.modes[mode], depth, filt,
+                          meanwhile=lambda first: self.fetch(first[0][offset: offset + k], stems, stem, fetched))
+        ids, scores = self.collapse(*fuse(lists, self.cfg.fusion))
         score_of = dict(zip(ids.tolist(), scores.tolist()))
-        records = self.store.get(page_ids)
-        lines = matched_lines([r["code"] for r in records], stems, stem)
         hits = [Hit(id=r["id"], name=r["name"], repo=r["repo"], path=r["path"], start_line=r["start_line"],
                     end_line=r["end_line"], url=r["url"], language=r["language"], score=float(score_of[r["id"]]),
                     code=r["code"], desc=r["desc"], matched_lines=m)
-                for r, m in zip(records, lines)]
+                for r, m in self.fetch(ids[offset: offset + k], stems, stem, fetched)]
         return SearchResult(query=query, mode=mode, hits=hits, total=len(ids),
                             took_ms=round((time.perf_counter() - t0) * 1000, 3))
 
-    def rank(self, q: ParsedQuery, names: tuple[str, ...], depth: int, filt: Filter | None) -> dict:
-        """Each named scorer's top `depth` (ids, scores); all but the first on the thread pool."""
+    def rank(self, q: ParsedQuery, names: tuple[str, ...], depth: int, filt: Filter | None,
+             meanwhile=None) -> dict:
+        """Each named scorer's top `depth` (ids, scores); all but the first on the thread pool.
+
+        `meanwhile(first_list)` runs in the caller's thread while it waits for the pool's scorers.
+        """
         if len(names) == 1 or self.cfg.scorer_threads <= 0:
             return {name: self.scorers[name].top(q, depth, filt) for name in names}
         with self._lock:
@@ -170,7 +174,20 @@ class Searcher:
                 self._pool = ThreadPoolExecutor(self.cfg.scorer_threads, thread_name_prefix="scorer")
         futures = {name: self._pool.submit(self.scorers[name].top, q, depth, filt) for name in names[1:]}
         first = self.scorers[names[0]].top(q, depth, filt)
+        if meanwhile is not None:
+            meanwhile(first)
         return {names[0]: first, **{name: f.result() for name, f in futures.items()}}
+
+    def fetch(self, ids: np.ndarray, stems: set[str], stem, fetched: dict) -> list[tuple[dict, list[int]]]:
+        """Records of `ids` (in order; unknown ids left out) with their matched lines, reusing `fetched`."""
+        wanted = [int(i) for i in ids]
+        missing = [i for i in wanted if i not in fetched]
+        if missing:
+            records = self.store.get(missing)
+            # a line's match depends on its words alone, so codes may be matched in any grouping
+            fetched.update((r["id"], (r, m)) for r, m in zip(records, matched_lines([r["code"] for r in records],
+                                                                                      stems, stem)))
+        return [fetched[i] for i in wanted if i in fetched]
 
     def score_all(self, query: str, mode: str = "hybrid") -> np.ndarray:
         """Scores (N,) of every indexed function for a query, aligned with ids(): for whole-pool evaluation."""
