@@ -185,8 +185,8 @@ class Searcher:
         if missing:
             records = self.store.get(missing)
             # a line's match depends on its words alone, so codes may be matched in any grouping
-            fetched.update((r["id"], (r, m)) for r, m in zip(records, matched_lines([r["code"] for r in records],
-                                                                                      stems, stem)))
+            lines = matched_lines([r["code"] for r in records], stems, stem)
+            fetched.update((r["id"], (r, m)) for r, m in zip(records, lines))
         return [fetched[i] for i in wanted if i in fetched]
 
     def score_all(self, query: str, mode: str = "hybrid") -> np.ndarray:
