@@ -20,16 +20,19 @@ from codegen import humaneval_langs as langs
 from codegen import rag
 from codegen.harness import Harness, HarnessConfig
 from codegen.humaneval_data import default_bench_dir, load_problems
-from codegen.humaneval_gen import GenerationConfig, generate_samples, load_completer, model_prompt
+from codegen.humaneval_gen import (GenerationConfig, generate_samples, load_completer, model_prompt,
+                                   uses_language_tag)
 from common.fsutil import atomic_open
 
 
-def prompt_stats(problems: dict, completer, retriever, rag_cfg, room: int) -> dict:
-    """Mean prompt tokens and prompts longer than the context leaves room for."""
-    tok = getattr(completer, "tokenizer", None)
-    if tok is None:
+def prompt_stats(problems: dict, completer, cfg: GenerationConfig, backend: str, retriever, rag_cfg) -> dict:
+    """Mean prompt tokens and prompts longer than the context leaves room for (our own models only)."""
+    if backend != "local":  # a Hugging Face model's tokenizer and context are its own business
         return {}
-    lengths = [len(tok.encode(model_prompt(langs.context(p, "humaneval"), "humaneval", True, retriever, rag_cfg)))
+    room = completer.model.context_length - cfg.max_new_tokens
+    tag = uses_language_tag(cfg, backend)
+    lengths = [len(completer.tokenizer.encode(model_prompt(langs.context(p, "humaneval"), "humaneval", tag,
+                                                           retriever, rag_cfg)))
                for p in problems.values()]
     return {"prompt_tokens_mean": round(sum(lengths) / len(lengths), 1),
             "prompts_truncated": sum(n > room for n in lengths)}
@@ -42,10 +45,8 @@ def run_one(problems, completer, backend, cfg: GenerationConfig, harness: Harnes
     samples = generate_samples(problems, "humaneval", completer, cfg, backend, retriever, rag_cfg)
     gen_s = time.monotonic() - t
     report = harness.evaluate(samples, {"humaneval": problems})["humaneval"]
-    context = getattr(getattr(completer, "model", None), "context_length", None)
-    room = context - cfg.max_new_tokens if context else 10**9
     out = {k: v for k, v in report.summary.items() if k.startswith("pass@") or k in ("n_problems", "n_samples", "solved")}
-    out.update(prompt_stats(problems, completer, retriever, rag_cfg, room), generate_s=round(gen_s, 1),
+    out.update(prompt_stats(problems, completer, cfg, backend, retriever, rag_cfg), generate_s=round(gen_s, 1),
                solved_tasks=[r["task_id"] for r in report.problems if r["c"] > 0])
     return out
 

@@ -98,11 +98,16 @@ def model_prompt(ctx: str, lang: str, tag: bool, retriever: rag.Retriever | None
     return prompt
 
 
+def uses_language_tag(cfg: GenerationConfig, backend: str) -> bool:
+    """Whether prompts start with a language tag: as configured, else only for our own models."""
+    return cfg.language_tag if cfg.language_tag is not None else backend == "local"
+
+
 def generate_samples(problems: dict[str, dict], lang: str, completer, cfg: GenerationConfig,
                      backend: str = "local", retriever: rag.Retriever | None = None,
                      rag_cfg: rag.RagConfig | None = None, progress: bool = True) -> list[Sample]:
     """Return cfg.n truncated completions per problem, in problem order."""
-    tag = cfg.language_tag if cfg.language_tag is not None else backend == "local"
+    tag = uses_language_tag(cfg, backend)
     if isinstance(completer, LocalCompleter):
         completer.stops = PY_STOPS if lang in ("python", "humaneval") else []
     samples = []
