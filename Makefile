@@ -9,7 +9,7 @@ PORT   ?= 8000
 HOST   ?= 127.0.0.1
 CORPUS ?=
 TOP    ?= 100
-TRAIN_CONFIG ?= bag
+TRAIN_CONFIG ?= asym
 PRETRAINED := codenn/pretrained
 # the index uses a model trained here when there is one, else the model shipped in the repository
 INDEX_MODEL ?= $(if $(wildcard $(MODEL)/model.safetensors),$(MODEL),$(PRETRAINED))
@@ -41,12 +41,17 @@ dataset: venv
 	$(PY) -m preprocess dataset --functions $(DATA)/functions.csv --out $(DATA)/dataset \
 	  --subword preprocess/wordpiece.json --vocab-size 16000
 
+# the asym and bag models learn from MiniLM (the peers extra): asym's teacher also encodes code at index time
 train: venv
-	$(if $(filter bag,$(TRAIN_CONFIG)),$(PY) -m pip install -q -e '.[peers]')
-	$(PY) -m codenn.train --data $(DATA)/dataset --out $(MODEL) --config $(TRAIN_CONFIG)
+	$(if $(filter bag asym,$(TRAIN_CONFIG)),$(PY) -m pip install -q -e '.[peers]')
+	$(PY) -m codenn.train --data $(DATA)/dataset --out $(MODEL) --config $(TRAIN_CONFIG) --functions $(DATA)/functions.csv
 
+# TEACHER=all gives every function MiniLM's vector (opt-in: ~80 min on two cores for the default corpus)
+TEACHER ?= auto
 index: venv
-	$(PY) -m index build --data $(DATA)/dataset --functions $(DATA)/functions.csv --model $(INDEX_MODEL) --out $(INDEX)
+	$(PY) -m pip install -q -e '.[peers]'
+	$(PY) -m index build --data $(DATA)/dataset --functions $(DATA)/functions.csv --model $(INDEX_MODEL) --out $(INDEX) \
+	  --teacher $(TEACHER)
 
 serve: venv
 	$(PY) -m webapp --index $(INDEX) --host $(HOST) --port $(PORT)
@@ -66,9 +71,13 @@ bench-web: venv
 bench-pypi: venv
 	$(PY) -m benchmarks.pypi_corpus --tops 100,500 --data $(DATA)/pypi_corpus
 
+# cosqa-dev (web queries) and docstring -> code on 2,000 pairs of the default corpus's test split
 eval: venv
 	$(PY) -m pip install -q -e '.[peers]'
 	$(PY) -m benchmarks.quality ../shared/bench/cosqa-dev.jsonl --model $(INDEX_MODEL)
+	$(PY) -m benchmarks.docstring_set --data $(DATA)/dataset --functions $(DATA)/functions.csv --split test \
+	  --limit 2000 --out $(DATA)/bench/default-test.jsonl
+	$(PY) -m benchmarks.quality $(DATA)/bench/default-test.jsonl --model $(INDEX_MODEL) --chart docs/quality-default-test.png
 
 bench: venv
 	$(PY) -m pip install -q -e '.[peers]'

@@ -46,6 +46,7 @@ class Context:
     cache_dir: str | None = None        # peer embedding cache
     time_sample: int = 50               # single queries timed for batched scorers
     progress: bool = True
+    index_settings: list[str] = field(default_factory=list)   # IndexConfig overrides, e.g. teacher_tokens=256
     notes: list[str] = field(default_factory=list)
     build_s: dict[str, float] = field(default_factory=dict)   # index/fit seconds per system
     unparsed: int = 0                   # pool functions indexed from raw text (no parse)
@@ -79,7 +80,7 @@ class Context:
             out = Path(self.workdir) / "index"
             records = self.records
             t0 = time.perf_counter()
-            build_index(records, self.model_dir, out, IndexConfig(progress=self.progress))
+            build_index(records, self.model_dir, out, IndexConfig(progress=self.progress).override(self.index_settings))
             self.build_s["ours"] = time.perf_counter() - t0
             self._searcher = Searcher.open(out, self.model_dir)
             by_id = {r["id"]: i for i, r in enumerate(records)}
@@ -172,6 +173,7 @@ MODES: dict[str, Mode] = {
     "neural": Mode(ours("neural"), ("model",), "ours: CODEnn vectors"),
     "lexical": Mode(ours("lexical"), ("model",), "ours: lexical index"),
     "hybrid": Mode(ours("hybrid"), ("model",), "ours: hybrid (default)"),
+    "best": Mode(ours("best"), ("model", "minilm", "teacher"), "ours: best (MiniLM query + hybrid)"),
     "bm25": Mode(peer("bm25"), (), "peer: BM25 (bm25s) over identifier-split code"),
     "minilm": Mode(peer("minilm"), ("minilm",), "peer: all-MiniLM-L6-v2, off the shelf"),
 }

@@ -37,6 +37,7 @@ class QualityConfig:
     time_sample: int = 50
     progress: bool = True
     explicit_modes: bool = False     # modes named by the user: a missing requirement is an error
+    index_settings: tuple[str, ...] = ()   # IndexConfig overrides for our index (e.g. teacher_int8=false)
 
 
 def default_model() -> str:
@@ -77,6 +78,12 @@ def missing(need: str, cfg: QualityConfig) -> str | None:
         return None
     if need == "minilm":
         return minilm_missing()
+    if need == "teacher":
+        try:
+            meta = json.loads((Path(cfg.model_dir) / "config.json").read_text(encoding="utf-8")).get("meta", {})
+        except (OSError, ValueError):
+            return f"no model config in {cfg.model_dir}"
+        return None if meta.get("index_teacher") else f"{cfg.model_dir} is not a distilled model (no index teacher)"
     raise ValueError(f"unknown requirement {need!r}")
 
 
@@ -102,7 +109,7 @@ def evaluate(path: str | Path, cfg: QualityConfig) -> dict:
     bench = read_bench(path)
     names, notes = runnable_modes(cfg)
     ctx = Context(bench, model_dir=cfg.model_dir, cache_dir=cfg.cache_dir, time_sample=cfg.time_sample,
-                  progress=cfg.progress)
+                  progress=cfg.progress, index_settings=list(cfg.index_settings))
     modes = {}
     ctx.records                      # parse the pool once: the report counts what did not parse
     try:
@@ -116,6 +123,7 @@ def evaluate(path: str | Path, cfg: QualityConfig) -> dict:
     return {
         "bench": {"file": str(path), "sha256": bench.sha256, "queries": bench.nq, "pool": bench.nb,
                   "unparsed": ctx.unparsed},
+        "index_settings": list(cfg.index_settings),
         "modes": modes,
         "build_s": ctx.build_s,
         "notes": notes + ctx.notes,
@@ -176,6 +184,8 @@ def parse_args(argv):
     ap.add_argument("--time-sample", type=int, default=50, help="single queries timed for batched scorers")
     ap.add_argument("--threads", type=int, default=1, help="torch/FAISS threads for every system (0: their default)")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
+    ap.add_argument("--index-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="an index setting for our modes, e.g. teacher_tokens=256 or teacher_int8=false (repeatable)")
     return ap.parse_args(argv)
 
 
@@ -185,7 +195,7 @@ def main(argv=None) -> int:
     cache = str(Path(args.cache) / "peers") if args.cache else None
     cfg = QualityConfig(modes=modes, model_dir=args.model or default_model(), chart=None if args.no_chart else args.chart,
                         cache_dir=cache, time_sample=max(args.time_sample, 1), progress=not args.quiet,
-                        explicit_modes=bool(args.modes))
+                        explicit_modes=bool(args.modes), index_settings=tuple(args.index_set))
     set_threads(args.threads)
     try:
         report = evaluate(args.file, cfg)

@@ -1,6 +1,7 @@
 """A trained model ready for the index and the search page: functions and queries in, vectors out."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -47,8 +48,17 @@ class CodeEncoder:
                 raise FileNotFoundError(f"{path} is missing: a model directory carries its vocabularies")
             self.vocabs[field] = Vocab.load(path)
         self.tokenizer = FieldTokenizer.load(self.model_dir)
-        # bag models also place a function's docstring, through the description encoder, in its vector
-        self.use_docstring = self.model.cfg.arch == "bag"
+        # a distilled model stores the teacher's vector of a documented function's code (index time only)
+        teacher = self.config.get("meta", {}).get("index_teacher")
+        self.teacher = None
+        shift = self.config.get("meta", {}).get("static_shift")
+        self.static_shift = np.asarray(shift, np.float32) if shift is not None else None
+        if teacher is not None:
+            from .code_teacher import CodeTeacher, TeacherConfig
+            self.teacher = CodeTeacher(TeacherConfig.from_dict(teacher))
+        self.teacher_scope = "documented"   # or "all": see configure_teacher
+        # other bag models place a function's docstring, through the description encoder, in its vector
+        self.use_docstring = self.model.cfg.arch == "bag" and self.teacher is None
         self.identity = bundle.weights_identity(self.model_dir)
         self.dim = self.model.cfg.dim
         self.normalized = False
@@ -70,19 +80,54 @@ class CodeEncoder:
         out = []
         for i0 in range(0, len(records), self.batch_size):
             chunk = records[i0 : i0 + self.batch_size]
-            batch = {}
-            for field in ("name", "apiseq", "tokens"):
-                batch[field], batch[f"{field}_len"] = self.field_tensors(field, (r.get(field, "") for r in chunk))
-            code = self.encode_code(batch).cpu().numpy()
-            if self.use_docstring:
+            code = self.static_code(chunk)
+            if self.teacher is not None:
+                code = self.with_teacher(chunk, code)
+            elif self.use_docstring:
                 code = unit(code) + unit(self.encode_texts([r.get("desc") or "" for r in chunk]))
             out.append(code)
         return np.concatenate(out) if out else np.zeros((0, self.dim), dtype=np.float32)
 
+    def static_code(self, records: Sequence[dict]) -> np.ndarray:
+        """(N, D) code vectors of the model's own field encoders (name, API sequence, tokens)."""
+        batch = {}
+        for field in ("name", "apiseq", "tokens"):
+            batch[field], batch[f"{field}_len"] = self.field_tensors(field, (r.get(field, "") for r in records))
+        return self.encode_code(batch).cpu().numpy()
+
+    def configure_teacher(self, scope: str, max_tokens: int = 0, int8: bool | None = None) -> dict | None:
+        """Which functions get the teacher's vectors ("documented" or "all"), and how it reads them.
+
+        Queries are unaffected (the static query side was trained for the teacher's space); returns
+        the settings now in force, for the index manifest (None for a model without a teacher).
+        """
+        if self.teacher is None:
+            return None
+        from .code_teacher import CodeTeacher
+        cfg = self.teacher.cfg
+        changes = {k: v for k, v in (("max_tokens", max_tokens or cfg.max_tokens),
+                                     ("int8", cfg.int8 if int8 is None else int8)) if getattr(cfg, k) != v}
+        if changes:
+            self.teacher = CodeTeacher(dataclasses.replace(cfg, **changes))
+        if scope not in ("documented", "all"):
+            raise ValueError(f"teacher scope must be documented or all, not {scope!r}")
+        self.teacher_scope = scope
+        return {**self.teacher.cfg.to_dict(), "scope": scope}
+
+    def with_teacher(self, records: Sequence[dict], code: np.ndarray) -> np.ndarray:
+        """Unit static code vectors, with documented functions' rows replaced by the teacher's vector of their code."""
+        code = unit(code)
+        if self.static_shift is not None:   # onto the teacher vectors' scale (codenn.distill_train.static_shift)
+            code = unit(code + self.static_shift)
+        documented = [i for i, r in enumerate(records) if (r.get("code") or "").strip()
+                      and (self.teacher_scope == "all" or (r.get("desc") or "").strip())]
+        if documented:
+            code[documented] = self.teacher.encode([records[i]["code"] for i in documented])
+        return code
+
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
         """(N, D) float32 vectors of natural-language queries."""
-        cleaned = [QUERY_NOISE.sub(" ", q) for q in queries]
-        return self.encode_texts([c if c.strip() else q for c, q in zip(cleaned, queries)])
+        return self.encode_texts([clean_query(q) for q in queries])
 
     @torch.no_grad()
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
@@ -92,6 +137,12 @@ class CodeEncoder:
             ids, lens = self.field_tensors("desc", texts[i0 : i0 + self.batch_size])
             out.append(self.model.encode_desc(ids.to(self.device), lens.to(self.device)).float().cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, self.dim), dtype=np.float32)
+
+
+def clean_query(q: str) -> str:
+    """The query without the language's name (kept when nothing else is left)."""
+    cleaned = QUERY_NOISE.sub(" ", q)
+    return cleaned if cleaned.strip() else q
 
 
 def unit(x: np.ndarray) -> np.ndarray:

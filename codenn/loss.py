@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-LOSSES = ("inbatch", "margin")
+LOSSES = ("inbatch", "margin", "distill")
 
 
 @dataclass
@@ -16,6 +16,10 @@ class LossConfig:
     kind: str = "inbatch"    # inbatch: every other description of the batch is a negative; margin: DeepCS
     margin: float = 0.05     # margin of the ranking loss (the paper's value)
     scale: float = 20.0      # inverse temperature of the in-batch softmax over cosines
+    distill_weight: float = 1.0   # distill: weight of the cosine-to-teacher terms beside the in-batch ones
+    distill_query_inbatch: float = 1.0   # distill: weight of the queries' in-batch term against teacher code
+    # distill: also train on each pair's name phrase as a query; cosqa-dev neural 0.476 -> 0.473, so off
+    distill_names: bool = False
 
     def __post_init__(self):
         if self.kind not in LOSSES:
@@ -55,8 +59,18 @@ class JointLoss:
         self.generator = generator or torch.Generator().manual_seed(0)
 
     def __call__(self, code: torch.Tensor, desc: torch.Tensor) -> torch.Tensor:
+        if self.cfg.kind == "distill":
+            raise ValueError("loss.kind=distill needs teacher targets: build it with make_loss")
         if self.cfg.kind == "inbatch":
             return in_batch_loss(code, desc, self.cfg.scale)
         # the batch is shuffled, so another sample's description is a random wrong description
         bad = desc[wrong_partner(len(desc), self.generator, desc.device)]
         return margin_ranking_loss(code.float(), desc.float(), bad.float(), self.cfg.margin)
+
+
+def make_loss(cfg: LossConfig, generator: torch.Generator | None = None):
+    """The configured objective: JointLoss, or the asymmetric DistillLoss (which reads teacher targets)."""
+    if cfg.kind == "distill":
+        from .distill_loss import DistillLoss
+        return DistillLoss(cfg)
+    return JointLoss(cfg, generator)

@@ -26,7 +26,7 @@ from .checkpoint import Checkpointer
 from .config import PRESETS, RunConfig, build_config, parse_override, set_value, validated
 from .distributed import DistInfo, setup, teardown
 from .evaluate import encode_pairs, split_arrays, split_metrics, validation_metrics
-from .loss import JointLoss
+from .loss import make_loss
 from .factory import build_model
 from .init import init_bag_model
 from .trainer import Interrupted, NonFiniteLoss, Trainer
@@ -44,13 +44,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--config", default="cpu", choices=sorted(PRESETS), help="preset (default: cpu)")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override one config value, e.g. --set model.pool=mean (repeatable)")
+    p.add_argument("--functions", help="functions.csv the dataset was built from (loss.kind=distill reads "
+                   "each pair's code for the teacher; default: DATA/../functions.csv)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--seed", type=int)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--loss", choices=("inbatch", "margin"))
+    p.add_argument("--loss", choices=("inbatch", "margin", "distill"))
     p.add_argument("--threads", type=int)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--no-test", action="store_true", help="skip the test-split evaluation at the end")
@@ -172,8 +174,17 @@ def run(args, cfg: RunConfig, data: Path, out: Path, dist_info: DistInfo, device
         model.set_remaps(remaps)
     if cfg.model.arch == "bag":
         init_bag_model(model, cfg.model, train_arrays, data)
-    loss_fn = JointLoss(cfg.loss, torch.Generator().manual_seed(cfg.train.seed + dist_info.rank))
+    loss_fn = make_loss(cfg.loss, torch.Generator().manual_seed(cfg.train.seed + dist_info.rank))
     meta = {"data": str(data), "train_pairs": len(train_arrays["desc"]), "loss": cfg.loss.kind}
+    evaluate = lambda m: validation_metrics(m, valid_arrays, cfg.train.eval_batch_size)
+    meta_of = lambda m: meta
+    if cfg.loss.kind == "distill":
+        from .distill_train import attach_targets, asymmetric_metrics, static_shift
+        attach_targets(train_arrays, valid_arrays, data, functions_csv(args, data), cfg.teacher,
+                       progress=not args.no_progress, names=cfg.loss.distill_names)
+        evaluate = lambda m: asymmetric_metrics(m, valid_arrays, cfg.train.eval_batch_size)
+        meta["index_teacher"] = cfg.teacher.to_dict()
+        meta_of = lambda m: {**meta, "static_shift": static_shift(m, train_arrays, cfg.train.eval_batch_size)}
     callbacks = []
     if main:
         name_vocab = Vocab.load(out / bundle.vocab_file("name"))
@@ -182,10 +193,8 @@ def run(args, cfg: RunConfig, data: Path, out: Path, dist_info: DistInfo, device
                      TensorBoardCallback(out / "tb", cfg.train.log_every,
                                          projector if cfg.train.projector_size > 0 else None),
                      HistoryCallback(out / "history.jsonl"),
-                     BestModelCallback(lambda m: bundle.save_model(m, out, cfg.data, meta))]
-    trainer = Trainer(cfg.train, model, loss_fn, train_arrays,
-                      lambda m: validation_metrics(m, valid_arrays, cfg.train.eval_batch_size),
-                      ckpt, callbacks, dist_info, device)
+                     BestModelCallback(lambda m: bundle.save_model(m, out, cfg.data, meta_of(m)))]
+    trainer = Trainer(cfg.train, model, loss_fn, train_arrays, evaluate, ckpt, callbacks, dist_info, device)
     if args.resume:
         if trainer.resume():
             say(main, f"resuming at step {trainer.state.step} (epoch {trainer.state.epoch + 1}, "
@@ -203,19 +212,32 @@ def run(args, cfg: RunConfig, data: Path, out: Path, dist_info: DistInfo, device
         return fail(main, str(e), 130)
     say(main, f"{state.stop_reason} at step {state.step}; best valid MRR {state.best:.4f}; model in {out}")
     if main and not args.no_test:
-        report_test(out, data, cfg, time.perf_counter() - t0)
+        report_test(out, data, cfg, time.perf_counter() - t0, functions_csv(args, data), not args.no_progress)
     return 0
 
 
-def report_test(out: Path, data: Path, cfg: RunConfig, train_seconds: float) -> None:
-    """Evaluate the best model on the test split (both protocols) into metrics.json."""
+def functions_csv(args: argparse.Namespace, data: Path) -> Path:
+    """The functions.csv the dataset was built from: --functions, else the one beside the dataset folder."""
+    return Path(args.functions) if args.functions else data.parent / "functions.csv"
+
+
+def report_test(out: Path, data: Path, cfg: RunConfig, train_seconds: float, functions: Path | None = None,
+                progress: bool = True) -> None:
+    """Evaluate the best model on the test split (both protocols) into metrics.json.
+
+    A distilled model is scored as the index uses it: static queries against the teacher's code vectors.
+    """
     if not (data / "test.desc.h5").exists() or not (out / bundle.WEIGHTS).exists():
         return
     test = split_arrays(CodeSearchDataset(data, "test", cfg.data.max_lens()))
     if len(test["desc"]) == 0:
         return
     model = bundle.load_model(out)
-    res = split_metrics(model, test, cfg.train.eval_batch_size, seed=0)  # the pools benchmarks/ uses too
+    if cfg.loss.kind == "distill":
+        from .distill_train import asymmetric_test
+        res = asymmetric_test(model, data, functions, cfg.teacher, test, cfg.train.eval_batch_size, progress)
+    else:
+        res = split_metrics(model, test, cfg.train.eval_batch_size, seed=0)  # the pools benchmarks/ uses too
     res["wall_seconds"] = round(train_seconds, 1)
     with atomic_open(out / "metrics.json", "w", encoding="utf-8") as f:
         json.dump(res, f, indent=2)

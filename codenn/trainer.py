@@ -137,7 +137,9 @@ class Trainer:
         self.model.train()
         with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=self.amp):
             code, desc = self.model(batch)
-            loss = self.loss_fn(code, desc)
+            # objectives with targets beyond the pair (teacher vectors) read them from the batch
+            loss = (self.loss_fn(code, desc, batch) if getattr(self.loss_fn, "wants_batch", False)
+                    else self.loss_fn(code, desc))
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.unscale_(self.optimizer)

@@ -60,7 +60,7 @@ def ingest(records: Iterable[dict], store: Store, lex: LexicalIndex, encoder, cf
 
 
 def build_index(records: Iterable[dict], model_dir: str | Path | None, out_dir: str | Path,
-                cfg: IndexConfig | None = None, *, encoder=None) -> dict:
+                cfg: IndexConfig | None = None, *, encoder=None, total: int | None = None) -> dict:
     """Index records (functions.csv rows with int `id`) into out_dir, atomically; return the manifest.
 
     The encoder is `encoder` when given (any object with the codenn bundle methods), else loaded from
@@ -70,7 +70,8 @@ def build_index(records: Iterable[dict], model_dir: str | Path | None, out_dir: 
     encoder = encoder if encoder is not None else load_encoder(model_dir)
     limit_torch_threads(cfg.torch_threads)
     vectors.use_threads(cfg.faiss_threads)
-    total = len(records) if hasattr(records, "__len__") else None
+    total = len(records) if hasattr(records, "__len__") else total
+    teacher = configure_teacher(encoder, cfg, total)
     t0 = time.perf_counter()
     with atomic_dir(out_dir) as tmp:
         store = Store(tmp / STORE, create=True)
@@ -91,6 +92,8 @@ def build_index(records: Iterable[dict], model_dir: str | Path | None, out_dir: 
         vec_s = time.perf_counter() - t
         vectors.save(index, tmp / VECTORS)
         manifest = new_manifest(encoder, model_dir, cfg, store, index)
+        if teacher is not None:
+            manifest["model"]["teacher"] = teacher
         manifest["build"] = {"functions": n, "encode_seconds": round(enc_s, 3),
                              "functions_per_second": round(n / max(enc_s, 1e-9), 1),
                              "vector_index_seconds": round(vec_s, 3),
@@ -98,6 +101,20 @@ def build_index(records: Iterable[dict], model_dir: str | Path | None, out_dir: 
         write_manifest(tmp, manifest)
         store.close()
     return manifest
+
+
+def configure_teacher(encoder, cfg: IndexConfig, total: int | None) -> dict | None:
+    """Apply the index's teacher settings to a distilled model's encoder; the settings, for the manifest.
+
+    `auto` gives every function the teacher's vector when the corpus is small enough to encode in a
+    few minutes (teacher_all_max functions; an unknown size counts as large), else documented ones only.
+    """
+    if not hasattr(encoder, "configure_teacher"):
+        return None
+    scope = cfg.teacher
+    if scope == "auto":
+        scope = "all" if total is not None and total <= cfg.teacher_all_max else "documented"
+    return encoder.configure_teacher(scope, cfg.teacher_tokens, cfg.teacher_int8)
 
 
 def new_manifest(encoder, model_dir, cfg: IndexConfig, store: Store, index) -> dict:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import sys
@@ -23,7 +22,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("query")
     s.add_argument("-k", type=int, default=10, help="number of results (1..1000)")
     s.add_argument("--offset", type=int, default=0, help="skip this many results (pagination)")
-    s.add_argument("--mode", default="hybrid", help="neural | lexical | hybrid")
+    s.add_argument("--mode", default="hybrid", help="hybrid (default) | best (a transformer encodes the query too) | neural | lexical")
     s.add_argument("--repo", help="only this repository")
     s.add_argument("--lang", help="only this language")
     s.add_argument("--path", help="only paths matching this glob, e.g. 'json/*.py'")
@@ -39,6 +38,11 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--kind", choices=("auto", "flat", "hnsw", "ivfpq"), help="FAISS index type (default auto)")
     b.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting, e.g. vectors.flat_max=100000 or lexical.boosts='{\"name\": 2}'")
+    b.add_argument("--teacher", choices=("auto", "documented", "all"),
+                   help="a distilled model's transformer vectors for documented functions, all of them, or "
+                        "all when there are at most teacher_all_max (default auto)")
+    b.add_argument("--teacher-tokens", type=int, help="code tokens the teacher reads (default: the model's, 128)")
+    b.add_argument("--teacher-fp32", action="store_true", help="full-precision teacher (slower; a GPU uses it anyway)")
     b.add_argument("--no-progress", action="store_true")
     a = ix.add_parser("add", help="add the functions of new repositories")
     a.add_argument("--functions", required=True, help="a functions.csv holding the new repositories")
@@ -90,13 +94,16 @@ def cmd_build(args) -> int:
     from preprocess.csvio import read_functions
     from .build import build_index
     from .manifest import IndexConfig
-    cfg = IndexConfig(progress=not args.no_progress).override(
-        ([f"vectors.kind={args.kind}"] if args.kind else []) + args.set)
-    records = read_functions(args.functions)
-    first = next(records, None)  # a missing or empty file is reported before any progress bar
-    if first is None:
+    flags = [f"vectors.kind={args.kind}"] if args.kind else []
+    flags += [f"teacher={args.teacher}"] if args.teacher else []
+    flags += [f"teacher_tokens={args.teacher_tokens}"] if args.teacher_tokens else []
+    flags += ["teacher_int8=false"] if args.teacher_fp32 else []
+    cfg = IndexConfig(progress=not args.no_progress).override(flags + args.set)
+    # one cheap pass counts the rows: a progress bar with an end, and the teacher's `auto` scope
+    total = sum(1 for _ in read_functions(args.functions))
+    if not total:  # a missing or empty file is reported before any progress bar
         raise ValueError(f"{args.functions} holds no functions: nothing to index")
-    m = build_index(itertools.chain([first], records), args.model, args.out, cfg)
+    m = build_index(read_functions(args.functions), args.model, args.out, cfg, total=total)
     b = m["build"]
     print(f"indexed {m['size']:,} functions of {m['repos']:,} repositories into {args.out} "
           f"({m['vectors']['kind']}, model {m['model']['identity']}; encoding {b['functions_per_second']:,.0f} fn/s, "

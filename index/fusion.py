@@ -25,6 +25,16 @@ class FusionConfig:
     weights: dict[str, float] = field(default_factory=lambda: {"neural": 1.0, "lexical": 1.0})
     normalize: str = "zscore"
     rrf_k: float = 60.0
+    # per mode, then per kind of query (index.analysis.query_kind, or "*" for any), weights that
+    # replace those in `weights`: web queries and docstring-like sentences want different shares of
+    # lexical evidence. Tuned with benchmarks/fusion_kinds.py on cosqa-dev (keywords) and on docstring
+    # queries of the default corpus's valid split (sentence, identifier); never on a test split.
+    mode_weights: dict[str, dict[str, dict[str, float]]] = field(default_factory=lambda: {
+        "hybrid": {"keywords": {"lexical": 0.3}, "sentence": {"lexical": 0.75}, "identifier": {"lexical": 1.0}},
+        "best": {"keywords": {"teacher": 1.0, "neural": 0.75, "lexical": 0.5},
+                 "sentence": {"teacher": 1.0, "neural": 0.5, "lexical": 0.75},
+                 "identifier": {"teacher": 1.0, "neural": 0.1, "lexical": 1.5}},
+    })
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -34,7 +44,12 @@ class FusionConfig:
         if self.rrf_k < 0:
             raise ValueError(f"fusion.rrf_k must be >= 0, not {self.rrf_k}")
 
-    def weight(self, scorer: str) -> float:
+    def weight(self, scorer: str, kind: str | None = None, mode: str | None = None) -> float:
+        """The scorer's weight for this mode and kind of query (mode.kind, mode.*, then `weights`)."""
+        by_mode = self.mode_weights.get(mode or "", {})
+        for key in (kind, "*"):
+            if key is not None and scorer in by_mode.get(key, {}):
+                return float(by_mode[key][scorer])
         return float(self.weights.get(scorer, 1.0))
 
 
@@ -57,7 +72,7 @@ def ranks(sorted_scores: np.ndarray) -> np.ndarray:
     return np.searchsorted(neg, neg, side="left") + 1
 
 
-def fuse(lists: dict[str, Ranked], cfg: FusionConfig) -> Ranked:
+def fuse(lists: dict[str, Ranked], cfg: FusionConfig, kind: str | None = None, mode: str | None = None) -> Ranked:
     """One ranked list from several (one list passes through with its own scores)."""
     lists = {k: v for k, v in lists.items() if len(v[0])}
     if len(lists) <= 1:
@@ -65,7 +80,7 @@ def fuse(lists: dict[str, Ranked], cfg: FusionConfig) -> Ranked:
     all_ids, gains = [], []
     base = 0.0  # what every function gets from the lists it is missing from
     for name, (ids, scores) in lists.items():
-        w = cfg.weight(name)
+        w = cfg.weight(name, kind, mode)
         if cfg.method == "rrf":
             # tied scores share a rank, so the fused order does not depend on how ids are numbered
             contrib = w / (cfg.rrf_k + ranks(scores))
@@ -82,7 +97,8 @@ def fuse(lists: dict[str, Ranked], cfg: FusionConfig) -> Ranked:
     return ids[order], fused[order].astype(np.float32)
 
 
-def fuse_all(arrays: dict[str, np.ndarray], cfg: FusionConfig, depth: int) -> np.ndarray:
+def fuse_all(arrays: dict[str, np.ndarray], cfg: FusionConfig, depth: int, kind: str | None = None,
+             mode: str | None = None) -> np.ndarray:
     """Fused scores of a whole pool: arrays are aligned (N,) scores, NaN where a scorer has no evidence.
 
     Ranks run over each scorer's complete list; weighted fusion normalises with the statistics of
@@ -95,7 +111,7 @@ def fuse_all(arrays: dict[str, np.ndarray], cfg: FusionConfig, depth: int) -> np
         if not len(has):
             continue
         order = has[np.argsort(-s[has], kind="stable")]
-        w = cfg.weight(name)
+        w = cfg.weight(name, kind, mode)
         if cfg.method == "rrf":
             out[order] += w / (cfg.rrf_k + ranks(s[order]))
         else:

@@ -49,8 +49,9 @@ class NeuralScorer:
 
     name = "neural"
 
-    def __init__(self, encoder, index: faiss.Index, cfg: VectorConfig, tombstones: np.ndarray):
-        self.encoder, self.index, self.cfg = encoder, index, cfg
+    def __init__(self, encoder, index: faiss.Index, cfg: VectorConfig, tombstones: np.ndarray,
+                 name: str = "neural"):
+        self.encoder, self.index, self.cfg, self.name = encoder, index, cfg, name
         self._tombs = None
         self.params = vectors.search_params(index, cfg)
         if len(tombstones):

@@ -27,7 +27,9 @@ class SearchConfig:
     """Modes (which scorers each fuses), fusion, candidate depth and the limits on a query."""
 
     modes: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
-        "neural": ("neural",), "lexical": ("lexical",), "hybrid": ("neural", "lexical")})
+        "neural": ("neural",), "lexical": ("lexical",), "hybrid": ("neural", "lexical"),
+        # a transformer encodes the query too: only where the index holds a teacher's code vectors
+        "best": ("teacher", "neural", "lexical")})
     fusion: FusionConfig = field(default_factory=FusionConfig)
     depth: int = 100               # candidates per scorer; more when a page reaches deeper
     collapse_duplicates: bool = True
@@ -112,6 +114,9 @@ class Searcher:
         index = vectors.load(index_dir / VECTORS)
         lex = LexicalIndex(index_dir / LEXICAL, LexicalConfig(**manifest["config"]["lexical"]))
         scorers = {"neural": NeuralScorer(encoder, index, vcfg, store.tombstones()), "lexical": LexicalScorer(lex)}
+        teacher = teacher_queries(encoder)
+        if teacher is not None:   # its weights load on the first `best` query
+            scorers["teacher"] = NeuralScorer(teacher, index, vcfg, store.tombstones(), name="teacher")
         return cls(store, scorers, cfg, manifest, index_dir)
 
     def close(self) -> None:
@@ -123,6 +128,10 @@ class Searcher:
         """Register another scorer (e.g. a pretrained sentence encoder) and the modes that use it."""
         self.scorers[scorer.name] = scorer
         self.cfg.modes.update(modes or {})
+
+    def modes(self) -> list[str]:
+        """The modes this index can serve (`best` needs an index of teacher code vectors)."""
+        return [m for m, names in self.cfg.modes.items() if all(n in self.scorers for n in names)]
 
     # -- the public read-only views --------------------------------------------------------------
     @property
@@ -152,7 +161,7 @@ class Searcher:
         # while the other scorers run, fetch the first one's page: most of the fused page, usually
         lists = self.rank(q, self.cfg.modes[mode], depth, filt,
                           meanwhile=lambda first: self.fetch(first[0][offset: offset + k], stems, stem, fetched))
-        ids, scores = self.collapse(*fuse(lists, self.cfg.fusion))
+        ids, scores = self.collapse(*fuse(lists, self.cfg.fusion, q.kind, mode))
         score_of = dict(zip(ids.tolist(), scores.tolist()))
         hits = [Hit(id=r["id"], name=r["name"], repo=r["repo"], path=r["path"], start_line=r["start_line"],
                     end_line=r["end_line"], url=r["url"], language=r["language"], score=float(score_of[r["id"]]),
@@ -198,7 +207,7 @@ class Searcher:
             # no evidence ranks below every scored item (a 0 would tie the whole pool with the gold)
             scores = arrays[names[0]].astype(np.float32)
             return np.where(np.isnan(scores), -np.inf, scores).astype(np.float32)
-        return fuse_all(arrays, self.cfg.fusion, self.cfg.depth)
+        return fuse_all(arrays, self.cfg.fusion, self.cfg.depth, q.kind, mode)
 
     def check(self, query, k, mode, repo, lang, path, offset) -> ParsedQuery:
         """Validate a request; QueryError with a message for the user when it cannot be served."""
@@ -214,8 +223,8 @@ class Searcher:
                 not 0 <= offset <= self.cfg.max_offset:
             raise QueryError(f"offset must be a whole number from 0 to {self.cfg.max_offset}, not {offset!r}")
         if mode not in self.cfg.modes or any(s not in self.scorers for s in self.cfg.modes[mode]):
-            modes = ", ".join(m for m, s in self.cfg.modes.items() if all(x in self.scorers for x in s))
-            raise QueryError(f"unknown mode {mode!r}: choose one of {modes}")
+            why = " (best needs an index built with a distilled model)" if mode == "best" else ""
+            raise QueryError(f"unknown mode {mode!r}{why}: choose one of {', '.join(self.modes())}")
         if repo is not None and repo not in self._repo_set:
             raise QueryError(f"unknown repository {repo!r}: {len(self._repos)} are indexed "
                              f"(e.g. {', '.join(self._repos[:3])})")
@@ -256,3 +265,12 @@ class Searcher:
         _, first = np.unique(self._hash_of[ids], return_index=True)  # first = best-ranked of each hash
         keep = np.sort(first)
         return ids[keep], scores[keep]
+
+
+def teacher_queries(encoder):
+    """A query encoder for the teacher's code vectors in the index, or None when there are none."""
+    teacher = getattr(encoder, "teacher", None)
+    if teacher is None:
+        return None
+    from codenn.code_teacher import TeacherQueries
+    return TeacherQueries(teacher.cfg)

@@ -16,6 +16,7 @@ from common.fsutil import atomic_dir
 from .csvio import read_functions
 from .hdf5 import write_field
 from .reader import FIELDS
+from .allowlist import repo_allowed
 from .text import SUBWORD_FILE, FieldTokenizer, Vocab, tokenize_desc
 
 SPLITS = ("train", "valid", "test")
@@ -31,6 +32,7 @@ class DatasetConfig:
     split_salt: str = "codesearch-v1"  # changes the repository -> split assignment
     subword: str | None = None          # a `tokenizers` JSON file: every field in shared subword pieces
     workers: int = max(1, min(2, os.cpu_count() or 1))
+    top_packages_only: bool = True     # registry packages past the top 1,000 are held out (preprocess.allowlist)
     progress: bool = True
 
 
@@ -60,6 +62,8 @@ def trainable_reason(row: dict, cfg: DatasetConfig) -> str | None:
         return "short names"
     if not tokenize_desc(row["desc"]):
         return "no description"
+    if cfg.top_packages_only and not repo_allowed(row["repo"]):
+        return "packages outside the top 1,000"
     return None
 
 

@@ -14,7 +14,7 @@ class WebConfig:
     max_page: int = 100           # page: deepest page reachable
     max_offset: int = 10_000      # API: deepest offset reachable
     code_lines: int = 30          # lines of a function's code shown on the page before "N more lines"
-    modes: tuple[str, ...] = ("hybrid", "neural", "lexical")
+    modes: tuple[str, ...] = ("hybrid", "best", "neural", "lexical")
     default_mode: str = "hybrid"
 
     @classmethod

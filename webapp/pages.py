@@ -33,6 +33,8 @@ def search_state() -> tuple[dict, int]:
                  lang=(args.get("lang") or "")[:200], mode=(args.get("mode") or cfg.default_mode)[:40])
     try:
         state["facets"] = holder().facets()
+        if state["facets"].modes is not None:   # offer only the modes this index serves
+            state["modes"] = tuple(m for m in cfg.modes if m in state["facets"].modes)
     except IndexUnavailable as e:
         state["unavailable"] = str(e)
         return state, 503

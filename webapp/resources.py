@@ -22,6 +22,7 @@ class Facets:
     repos: tuple[str, ...]
     languages: tuple[str, ...]
     size: int
+    modes: tuple[str, ...] | None = None   # what the index can serve (None: whatever the app offers)
 
 
 class SearcherHolder:
@@ -45,8 +46,9 @@ class SearcherHolder:
         """Return the repositories and languages of the index (read once; the index is read-only)."""
         searcher = self.get()
         if self._facets is None:
+            modes = tuple(searcher.modes()) if hasattr(searcher, "modes") else None
             self._facets = Facets(repos=tuple(searcher.repos()), languages=tuple(searcher.languages()),
-                                  size=int(searcher.size))
+                                  size=int(searcher.size), modes=modes)
         return self._facets
 
     def close(self) -> None:

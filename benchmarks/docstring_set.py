@@ -1,0 +1,83 @@
+"""Build a docstring -> code benchmark file from a dataset split of our own corpus.
+
+    python -m benchmarks.docstring_set --data data/dataset --functions data/functions.csv --split test \
+        --out data/bench/default-test.jsonl [--limit 5000]
+
+Each pair of the split becomes one record: the query is the docstring's first sentence (the
+dataset's `desc`), the code is the function with its docstring cut out, so that the answer is not
+written in the code it asks for. `valid` (training-side repositories never trained on) is the set
+fusion weights may be tuned on; `test` is for reporting only.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+from common.fsutil import atomic_open
+from preprocess.csvio import read_functions
+
+
+def strip_docstring(code: str) -> str:
+    """The function's source without the lines of its docstring (unchanged when it has none or won't parse)."""
+    try:
+        tree = ast.parse(textwrap.dedent(code))
+    except (SyntaxError, ValueError, RecursionError):
+        return code
+    if not tree.body or not isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return code
+    body = tree.body[0].body
+    doc = body[0] if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+        and isinstance(body[0].value.value, str) else None
+    if doc is None or len(body) < 2:   # a function that is only a docstring keeps it (it would not parse)
+        return code
+    lines = code.splitlines()
+    del lines[doc.lineno - 1 : doc.end_lineno]
+    return "\n".join(lines)
+
+
+def build(data: Path, functions: Path, split: str, limit: int | None, seed: int = 0) -> list[dict]:
+    """Records of the split's pairs (a seeded sample of `limit` when given)."""
+    ids_path = data / f"{split}.ids.json"
+    if not ids_path.exists():
+        raise FileNotFoundError(f"{ids_path} is missing: run `make dataset` first")
+    ids = [int(i) for i in json.loads(ids_path.read_text(encoding="utf-8"))]
+    if limit is not None and limit < len(ids):
+        ids = sorted(np.random.default_rng(seed).choice(ids, limit, replace=False).tolist())
+    wanted, out = set(ids), {}
+    for row in read_functions(functions):
+        if row["id"] in wanted and row["desc"].strip():
+            out[row["id"]] = {"id": f"{split}-{row['id']}", "query": row["desc"], "code": strip_docstring(row["code"]),
+                              "language": row.get("language") or "python"}
+    return [out[i] for i in ids if i in out]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.docstring_set", description=__doc__.splitlines()[0])
+    p.add_argument("--data", default="data/dataset")
+    p.add_argument("--functions", default="data/functions.csv")
+    p.add_argument("--split", default="test", choices=("train", "valid", "test"))
+    p.add_argument("--out", required=True)
+    p.add_argument("--limit", type=int, help="a seeded sample of this many pairs")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    try:
+        records = build(Path(args.data), Path(args.functions), args.split, args.limit, args.seed)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(args.out, "w", encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r) + "\n")
+    print(f"{len(records):,} records ({args.split}) -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
