@@ -50,7 +50,7 @@ def mrr_of(S: dict[str, np.ndarray], weights: dict[str, float], gold: np.ndarray
     return float(np.mean(1.0 / ranks))
 
 
-def sweep(path: str, model: str, names: tuple[str, ...], progress: bool) -> dict:
+def sweep(path: str, model: str, names: tuple[str, ...], progress: bool, grid=GRID) -> dict:
     """MRR of every weight combination (the first scorer's weight fixed at 1), overall and per kind."""
     bench = read_bench(path)
     ctx = Context(bench, model_dir=model, progress=progress)
@@ -64,7 +64,7 @@ def sweep(path: str, model: str, names: tuple[str, ...], progress: bool) -> dict
         by_kind[k].append(i)
     groups = {"all": np.arange(bench.nq), **{k: np.asarray(v) for k, v in by_kind.items()}}
     rows = []
-    for combo in itertools.product(GRID, repeat=len(names) - 1):
+    for combo in itertools.product(grid, repeat=len(names) - 1):
         weights = {names[0]: 1.0, **dict(zip(names[1:], combo))}
         rows.append({"weights": weights, **{g: mrr_of(S, weights, bench.gold, r, depth) for g, r in groups.items()}})
     return {"file": path, "kinds": {k: len(v) for k, v in groups.items()}, "rows": rows}
@@ -75,6 +75,7 @@ def main(argv=None) -> int:
     ap.add_argument("files", nargs="+")
     ap.add_argument("--model", required=True)
     ap.add_argument("--scorers", default="neural,lexical", help="the mode's scorers, first one at weight 1")
+    ap.add_argument("--grid", help=f"comma-separated weights to try (default {','.join(map(str, GRID))})")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--quiet", action="store_true")
@@ -82,7 +83,8 @@ def main(argv=None) -> int:
     set_threads(args.threads)
     names = tuple(n.strip() for n in args.scorers.split(",") if n.strip())
     try:
-        reports = [sweep(f, args.model, names, not args.quiet) for f in args.files]
+        grid = tuple(float(w) for w in args.grid.split(",")) if args.grid else GRID
+        reports = [sweep(f, args.model, names, not args.quiet, grid) for f in args.files]
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -79,7 +79,7 @@ def test_distill_loss_needs_targets_and_trains_both_sides():
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
     code, desc = model(batch)
     # each query lands nearest its own teacher code vector
