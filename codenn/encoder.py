@@ -103,26 +103,26 @@ class CodeEncoder:
         """
         if self.teacher is None:
             return None
+        if scope not in ("documented", "all"):
+            raise ValueError(f"teacher scope must be documented or all, not {scope!r}")
         from .code_teacher import CodeTeacher
         cfg = self.teacher.cfg
         changes = {k: v for k, v in (("max_tokens", max_tokens or cfg.max_tokens),
                                      ("int8", cfg.int8 if int8 is None else int8)) if getattr(cfg, k) != v}
         if changes:
             self.teacher = CodeTeacher(dataclasses.replace(cfg, **changes))
-        if scope not in ("documented", "all"):
-            raise ValueError(f"teacher scope must be documented or all, not {scope!r}")
         self.teacher_scope = scope
         return {**self.teacher.cfg.to_dict(), "scope": scope}
 
     def with_teacher(self, records: Sequence[dict], code: np.ndarray) -> np.ndarray:
-        """Unit static code vectors, with documented functions' rows replaced by the teacher's vector of their code."""
+        """Unit static code vectors, the rows the teacher's scope covers replaced by its vector of their code."""
         code = unit(code)
         if self.static_shift is not None:   # onto the teacher vectors' scale (codenn.distill_train.static_shift)
             code = unit(code + self.static_shift)
-        documented = [i for i, r in enumerate(records) if (r.get("code") or "").strip()
-                      and (self.teacher_scope == "all" or (r.get("desc") or "").strip())]
-        if documented:
-            code[documented] = self.teacher.encode([records[i]["code"] for i in documented])
+        chosen = [i for i, r in enumerate(records) if (r.get("code") or "").strip()
+                  and (self.teacher_scope == "all" or (r.get("desc") or "").strip())]
+        if chosen:
+            code[chosen] = self.teacher.encode([records[i]["code"] for i in chosen])
         return code
 
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
