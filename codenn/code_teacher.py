@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -56,6 +57,7 @@ class CodeTeacher:
     def __init__(self, cfg: TeacherConfig | None = None):
         self.cfg = cfg or TeacherConfig()
         self._model = None
+        self._lock = threading.Lock()   # a server's warm-up thread and its first query may both load it
 
     @property
     def device(self) -> str:
@@ -70,18 +72,21 @@ class CodeTeacher:
 
     @property
     def model(self):
-        if self._model is None:
-            path = minilm_dir()
-            # the weights ship inside the package: never let the hub client go online
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            from sentence_transformers import SentenceTransformer
-            model = SentenceTransformer(str(path), device=self.device, local_files_only=True)
-            model.max_seq_length = self.cfg.max_tokens
-            if self.quantized:
-                model = quantize(model)
-            self._model = model
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
         return self._model
+
+    def _load(self):
+        """The packaged weights, offline, truncating at max_tokens, int8 where that applies."""
+        path = minilm_dir()
+        # the weights ship inside the package: never let the hub client go online
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+        model = SentenceTransformer(str(path), device=self.device, local_files_only=True)
+        model.max_seq_length = self.cfg.max_tokens
+        return quantize(model) if self.quantized else model
 
     def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """(N, 384) float32 unit-norm vectors of texts (empty texts give MiniLM's vector of nothing)."""

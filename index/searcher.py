@@ -129,6 +129,12 @@ class Searcher:
         self.scorers[scorer.name] = scorer
         self.cfg.modes.update(modes or {})
 
+    def warm(self) -> None:
+        """Load lazily loaded query encoders now: the `best` mode's transformer takes seconds on first use."""
+        scorer = self.scorers.get("teacher")
+        if scorer is not None:
+            scorer.encoder.encode_queries(["warm up"])
+
     def modes(self) -> list[str]:
         """The modes this index can serve (`best` needs an index of teacher code vectors)."""
         return [m for m, names in self.cfg.modes.items() if all(n in self.scorers for n in names)]

@@ -99,3 +99,21 @@ def test_shipped_model_index_records_its_teacher_and_serves_best(shipped_index):
         assert any(h.repo == "stdlib/shutil" for h in hits[:3]), (mode, [h.name for h in hits])
     hits = s.search("parse a JSON string into an object", k=5, mode="best").hits
     assert any(h.repo == "stdlib/json" for h in hits[:3])
+
+
+def test_web_app_serves_best_and_warms_its_transformer(shipped_index):
+    import time
+
+    from webapp import create_app
+    out, _, _ = shipped_index
+    app = create_app({"INDEX_DIR": str(out)})
+    client = app.test_client()
+    assert client.get("/api/search?q=copy+a+file&mode=hybrid").status_code == 200
+    teacher = app.extensions["codesearch"].get().scorers["teacher"].encoder.teacher
+    deadline = time.monotonic() + 60
+    while teacher._model is None and time.monotonic() < deadline:   # loaded by the warm-up thread
+        time.sleep(0.2)
+    assert teacher._model is not None
+    r = client.get("/api/search?q=copy+a+file+to+a+folder&mode=best&k=3")
+    assert r.status_code == 200 and r.get_json()["mode"] == "best" and r.get_json()["results"]
+    assert 'value="best"' in client.get("/?q=copy+a+file").get_data(as_text=True)

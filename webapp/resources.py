@@ -65,7 +65,7 @@ class SearcherHolder:
         if not self.index_dir:
             raise IndexUnavailable(NO_INDEX)
         try:
-            return Searcher.open(self.index_dir, self.model_dir)
+            searcher = Searcher.open(self.index_dir, self.model_dir)
         except IndexMissingError as e:
             log.warning("index unavailable: %s", e)
             raise IndexUnavailable(NO_INDEX) from e
@@ -75,6 +75,17 @@ class SearcherHolder:
         except IndexCorruptError as e:
             log.error("index unavailable: %s", e)
             raise IndexUnavailable(DAMAGED) from e
+        # the first `best` query would wait ~5 s for its transformer: load it beside the first requests
+        threading.Thread(target=warm, args=(searcher,), name="warm-up", daemon=True).start()
+        return searcher
+
+
+def warm(searcher) -> None:
+    """Load the searcher's lazy query encoders; a failure is logged and left to the first query to report."""
+    try:
+        searcher.warm()
+    except Exception:  # noqa: BLE001 -- a warm-up must never take the server down
+        log.exception("warming up the query encoders failed")
 
 
 def holder() -> SearcherHolder:
