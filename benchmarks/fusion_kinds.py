@@ -50,10 +50,11 @@ def mrr_of(S: dict[str, np.ndarray], weights: dict[str, float], gold: np.ndarray
     return float(np.mean(1.0 / ranks))
 
 
-def sweep(path: str, model: str, names: tuple[str, ...], progress: bool, grid=GRID) -> dict:
+def sweep(path: str, model: str, names: tuple[str, ...], progress: bool, grid=GRID,
+          index_settings: list[str] | None = None) -> dict:
     """MRR of every weight combination (the first scorer's weight fixed at 1), overall and per kind."""
     bench = read_bench(path)
-    ctx = Context(bench, model_dir=model, progress=progress)
+    ctx = Context(bench, model_dir=model, progress=progress, index_settings=list(index_settings or []))
     try:
         S, kinds = score_matrices(ctx, names)
         depth = ctx.searcher.cfg.depth
@@ -76,6 +77,8 @@ def main(argv=None) -> int:
     ap.add_argument("--model", required=True)
     ap.add_argument("--scorers", default="neural,lexical", help="the mode's scorers, first one at weight 1")
     ap.add_argument("--grid", help=f"comma-separated weights to try (default {','.join(map(str, GRID))})")
+    ap.add_argument("--index-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="an index setting, e.g. teacher_tokens=256 (repeatable)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--quiet", action="store_true")
@@ -84,7 +87,7 @@ def main(argv=None) -> int:
     names = tuple(n.strip() for n in args.scorers.split(",") if n.strip())
     try:
         grid = tuple(float(w) for w in args.grid.split(",")) if args.grid else GRID
-        reports = [sweep(f, args.model, names, not args.quiet, grid) for f in args.files]
+        reports = [sweep(f, args.model, names, not args.quiet, grid, args.index_set) for f in args.files]
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

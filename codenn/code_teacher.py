@@ -132,5 +132,6 @@ class TeacherQueries:
         self.identity = f"{cfg.name}-queries"
 
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
-        from .encoder import clean_query
-        return self.teacher.encode([clean_query(q) for q in queries])
+        # queries as typed: MiniLM ranks better with the language's name in them (cosqa-dev MRR 0.541
+        # against 0.523 with "python" removed), unlike the static encoder
+        return self.teacher.encode(list(queries))

@@ -31,7 +31,7 @@ class FusionConfig:
     # queries of the default corpus's valid split (sentence, identifier); never on a test split.
     mode_weights: dict[str, dict[str, dict[str, float]]] = field(default_factory=lambda: {
         "hybrid": {"keywords": {"lexical": 0.35}, "sentence": {"lexical": 0.75}, "identifier": {"lexical": 1.0}},
-        "best": {"keywords": {"teacher": 1.0, "neural": 0.3, "lexical": 0.3},
+        "best": {"keywords": {"teacher": 1.0, "neural": 0.3, "lexical": 0.1},
                  "sentence": {"teacher": 1.0, "neural": 0.5, "lexical": 0.75},
                  "identifier": {"teacher": 1.0, "neural": 0.1, "lexical": 1.5}},
     })
