@@ -1,8 +1,8 @@
 """Teacher targets of a dataset split: MiniLM's vectors of each pair's code head and of its description.
 
 Encoding tens of thousands of functions takes minutes on a CPU, so targets are written in chunks
-(`{split}.{kind}-{settings}/NNNNN.npz`, each atomically, each vector beside its text's hash) and a
-rerun continues where a killed one stopped; changed settings never reuse another's vectors.
+(`{kind}-{settings}/NNNNN.npz`, each atomically, each vector beside its text's hash) and a rerun
+continues where a killed one stopped; changed settings never reuse another's vectors.
 """
 from __future__ import annotations
 

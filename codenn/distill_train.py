@@ -1,18 +1,14 @@
 """The distill run's extras: teacher targets beside the training arrays, and asymmetric validation."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from preprocess.csvio import read_functions
-from preprocess.text import FieldTokenizer, Vocab, split_identifier
-
 from .code_teacher import CodeTeacher, TeacherConfig
-from .distill_data import split_targets, teacher_vectors
-from .encoder import pad_ids
+from .distill_data import split_targets
+from .encoder import unit
 from .evaluate import Batch, encode_pairs
 from .metrics import evaluate_pairs, summarize, whole_split_ranks
 
@@ -29,33 +25,9 @@ def subset(arrays: Batch, n: int) -> None:
         arrays[k] = arrays[k][:n]
 
 
-def name_phrase(name: str) -> str:
-    """A function's name as the words a web query would use: `Store.get_file_size` -> `get file size`."""
-    return " ".join(split_identifier(name.rsplit(".", 1)[-1]))
-
-
-def name_queries(train: Batch, data_dir: Path, functions: Path, teacher: CodeTeacher, progress: bool) -> Batch:
-    """Extra training rows: each pair's name phrase as the query, distilled like its description."""
-    ids = [int(i) for i in json.loads((data_dir / "train.ids.json").read_text(encoding="utf-8"))]
-    wanted = set(ids)
-    names = {r["id"]: name_phrase(r["name"]) for r in read_functions(functions) if r["id"] in wanted}
-    phrases = [names[i] for i in ids]
-    keep = torch.tensor([bool(p.strip()) for p in phrases])
-    tok, vocab = FieldTokenizer.load(data_dir), Vocab.load(data_dir / "vocab.desc.json")
-    desc, desc_len = pad_ids([vocab.encode(p) for p in tok.tokenize_batch("desc", phrases)], train["desc"].shape[1])
-    extra = {k: v for k, v in train.items()}
-    extra["desc"], extra["desc_len"] = desc, desc_len
-    extra["t_desc"] = torch.from_numpy(teacher_vectors(phrases, teacher, teacher_cache(data_dir), "name", progress))
-    return {k: v[keep] for k, v in extra.items()}
-
-
 def attach_targets(train: Batch, valid: Batch, data_dir: Path, functions: Path, cfg: TeacherConfig,
-                   progress: bool = True, names: bool = False) -> None:
-    """Add `t_code`/`t_desc` teacher vectors to the train arrays and to the first VALID_PAIRS valid ones.
-
-    With `names`, the training arrays also get one row per pair whose query is the function's name
-    phrase, in case web queries read more like names than docstrings (measured: they do not help).
-    """
+                   progress: bool = True) -> None:
+    """Add `t_code`/`t_desc` teacher vectors to the train arrays and to the first VALID_PAIRS valid ones."""
     teacher = CodeTeacher(cfg)
     for split, arrays, limit in (("train", train, None), ("valid", valid, VALID_PAIRS)):
         if limit is not None and len(arrays["desc"]) > limit:
@@ -65,10 +37,6 @@ def attach_targets(train: Batch, valid: Batch, data_dir: Path, functions: Path, 
             raise ValueError(f"{split}: {len(t['code'])} teacher vectors for {len(arrays['desc'])} pairs: "
                              "the dataset and functions.csv disagree")
         arrays["t_code"], arrays["t_desc"] = torch.from_numpy(t["code"]), torch.from_numpy(t["desc"])
-    if names:
-        extra = name_queries(train, data_dir, functions, teacher, progress)
-        for k in train:
-            train[k] = torch.cat([train[k], extra[k]])
 
 
 def static_shift(model: torch.nn.Module, arrays: Batch, bs: int = 1024) -> list[float]:
@@ -80,8 +48,7 @@ def static_shift(model: torch.nn.Module, arrays: Batch, bs: int = 1024) -> list[
     against 0.437. Adding this shift before normalising matches the two first moments (0.412).
     """
     _, xb = encode_pairs(model, arrays, bs)
-    xb = xb / np.maximum(np.linalg.norm(xb, axis=1, keepdims=True), 1e-9)
-    return (arrays["t_code"].numpy().mean(0) - xb.mean(0)).astype(np.float32).tolist()
+    return (arrays["t_code"].numpy().mean(0) - unit(xb).mean(0)).astype(np.float32).tolist()
 
 
 def asymmetric_metrics(model: torch.nn.Module, arrays: Batch, bs: int = 1024) -> dict[str, float]:

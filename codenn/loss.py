@@ -18,8 +18,6 @@ class LossConfig:
     scale: float = 20.0      # inverse temperature of the in-batch softmax over cosines
     distill_weight: float = 1.0   # distill: weight of the cosine-to-teacher terms beside the in-batch ones
     distill_query_inbatch: float = 1.0   # distill: weight of the queries' in-batch term against teacher code
-    # distill: also train on each pair's name phrase as a query; cosqa-dev neural 0.476 -> 0.473, so off
-    distill_names: bool = False
 
     def __post_init__(self):
         if self.kind not in LOSSES:

@@ -181,7 +181,7 @@ def run(args, cfg: RunConfig, data: Path, out: Path, dist_info: DistInfo, device
     if cfg.loss.kind == "distill":
         from .distill_train import attach_targets, asymmetric_metrics, static_shift
         attach_targets(train_arrays, valid_arrays, data, functions_csv(args, data), cfg.teacher,
-                       progress=not args.no_progress, names=cfg.loss.distill_names)
+                       progress=not args.no_progress)
         evaluate = lambda m: asymmetric_metrics(m, valid_arrays, cfg.train.eval_batch_size)
         meta["index_teacher"] = cfg.teacher.to_dict()
         meta_of = lambda m: {**meta, "static_shift": static_shift(m, train_arrays, cfg.train.eval_batch_size)}

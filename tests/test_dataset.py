@@ -118,13 +118,19 @@ def tiny_wordpiece(path):
     return path
 
 
+def subword_dataset(folder: Path, name: str = "ds") -> Path:
+    """synthetic_rows() as folder/functions.csv and a subword dataset of them in folder/name."""
+    write_functions(folder / "functions.csv", synthetic_rows())
+    out = folder / name
+    build_dataset(folder / "functions.csv", out,
+                  DatasetConfig(workers=1, progress=False, subword=str(tiny_wordpiece(folder / "wp.json"))))
+    return out
+
+
 def test_subword_mode_shares_one_vocabulary(tmp_path):
     from preprocess.text import FieldTokenizer
 
-    csv_path = tmp_path / "functions.csv"
-    write_functions(csv_path, synthetic_rows())
-    out = tmp_path / "sub"
-    build_dataset(csv_path, out, DatasetConfig(workers=1, progress=False, subword=str(tiny_wordpiece(tmp_path / "wp.json"))))
+    out = subword_dataset(tmp_path, "sub")
     vocabs = {f: (out / f"vocab.{f}.json").read_text() for f in ("name", "apiseq", "tokens", "desc")}
     assert len(set(vocabs.values())) == 1
     tok = FieldTokenizer.load(out)
