@@ -11,8 +11,8 @@ from tqdm import tqdm
 
 from crawler.manifest import RepoRecord, permalink, read_manifest
 from .csvio import write_functions
-from .files import SourceFile, Skip, discover, read_source
-from .functions import extract_functions_from_source
+from .files import SourceFile, Skip, discover, read_bytes
+from .languages.registry import extractor
 
 
 @dataclass
@@ -21,7 +21,7 @@ class ExtractConfig:
 
     workers: int = max(1, min(2, os.cpu_count() or 1))
     chunksize: int = 8
-    language: str = "python"
+    languages: tuple[str, ...] | None = None   # only these languages (None: every supported one)
     progress: bool = True
 
 
@@ -34,9 +34,18 @@ class ExtractStats:
     documented: int = 0
     repos: int = 0
     skipped: Counter = field(default_factory=Counter)
+    by_language: dict = field(default_factory=dict)   # language -> Counter(files, functions, parse_errors)
+
+    def count(self, language: str, **n: int) -> None:
+        self.by_language.setdefault(language, Counter()).update(n)
 
     def summary(self) -> str:
         line = f"{self.files:,} files, {self.functions:,} functions ({self.documented:,} documented) in {self.repos:,} repositories"
+        if len(self.by_language) > 1 or any(c["parse_errors"] for c in self.by_language.values()):
+            per = ", ".join(f"{lang} {c['functions']:,} from {c['files']:,} files"
+                            + (f" ({c['parse_errors']:,} with parse errors)" if c["parse_errors"] else "")
+                            for lang, c in sorted(self.by_language.items()))
+            line += f" [{per}]"
         n_skipped = sum(self.skipped.values())
         if n_skipped:
             parts = ", ".join(f"{n:,} {reason}" for reason, n in sorted(self.skipped.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -44,17 +53,31 @@ class ExtractStats:
         return line
 
 
-def process_file(src: SourceFile) -> tuple[SourceFile, list[dict] | None, str | None]:
-    """Extract one file's functions, or say why it was skipped (never raises)."""
+@dataclass
+class FileResult:
+    """What one file gave: its function records, or the reason it was skipped; and whether it parsed cleanly."""
+
+    src: SourceFile
+    records: list[dict] | None
+    skip_reason: str | None = None
+    parse_errors: bool = False
+
+
+def process_file(src: SourceFile) -> FileResult:
+    """Extract one file's functions (each record carries its language), or say why it was skipped; never raises."""
     try:
-        text = read_source(src.abspath)
-        return src, extract_functions_from_source(text), None
+        records, parse_errors = extractor(src.language)(read_bytes(src.abspath), src.relpath)
     except Skip as e:
-        return src, None, e.reason
+        return FileResult(src, None, e.reason)
+    except UnicodeDecodeError:
+        return FileResult(src, None, "undecodable")
     except (SyntaxError, ValueError):
-        return src, None, "syntax errors"
+        return FileResult(src, None, "syntax errors")
     except (RecursionError, MemoryError):
-        return src, None, "too deeply nested"
+        return FileResult(src, None, "too deeply nested")
+    for r in records:
+        r["language"] = src.language
+    return FileResult(src, records, None, parse_errors)
 
 
 def iter_rows(repos: list[RepoRecord], cfg: ExtractConfig, stats: ExtractStats):
@@ -62,27 +85,28 @@ def iter_rows(repos: list[RepoRecord], cfg: ExtractConfig, stats: ExtractStats):
     by_name = {r.name: r for r in repos}
     files: list[SourceFile] = []
     for repo in sorted(repos, key=lambda r: r.name):
-        found, skipped = discover(repo.name, repo.path)
+        found, skipped = discover(repo.name, repo.path, repo.extra.get("exclude", ()))
         stats.skipped.update(skipped)
         stats.repos += 1
-        files.extend(found)
+        files.extend(f for f in found if cfg.languages is None or f.language in cfg.languages)
     next_id = 0
     bar = tqdm(total=len(files), unit="file", desc="extract", disable=not cfg.progress)
     with mp.get_context("fork").Pool(cfg.workers) if cfg.workers > 1 else _Serial() as pool:
-        for src, records, reason in pool.imap(process_file, files, chunksize=cfg.chunksize):
+        for res in pool.imap(process_file, files, chunksize=cfg.chunksize):
             bar.update()
-            if reason:
-                stats.skipped[reason] += 1
+            src = res.src
+            if res.skip_reason:
+                stats.skipped[res.skip_reason] += 1
                 continue
             stats.files += 1
+            stats.count(src.language, files=1, functions=len(res.records), parse_errors=int(res.parse_errors))
             repo = by_name[src.repo]
-            for rec in records:
+            for rec in res.records:
                 stats.functions += 1
                 stats.documented += bool(rec["desc"])
                 yield {
                     "id": next_id, "repo": src.repo, "path": src.relpath,
-                    "url": permalink(repo, src.relpath, rec["start_line"], rec["end_line"]),
-                    "language": cfg.language, **rec,
+                    "url": permalink(repo, src.relpath, rec["start_line"], rec["end_line"]), **rec,
                 }
                 next_id += 1
     bar.close()

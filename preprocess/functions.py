@@ -30,30 +30,39 @@ def _position(n: ast.AST) -> tuple[int, int, int]:
     return n.lineno, n.col_offset, n.end_col_offset
 
 
-def collect_function_parts(tree: ast.AST) -> list[tuple[ast.AST, list[ast.Call], list[ast.AST]]]:
-    """In one traversal, list every function with the calls and identifier nodes of its body."""
-    parts: dict[ast.AST, tuple[list, list]] = {}
-    stack: list[tuple[ast.AST, tuple]] = [(tree, ())]
+def collect_function_parts(tree: ast.AST) -> list[tuple[ast.AST, str, list[ast.Call], list[ast.AST]]]:
+    """In one traversal, list every function with its qualified name and the calls and identifiers of its body.
+
+    A method's name is qualified by its classes (`Outer.Inner.method`); a function nested in a
+    function keeps its own name, as every language's extractor names them.
+    """
+    parts: dict[ast.AST, tuple[str, list, list]] = {}
+    stack: list[tuple[ast.AST, tuple, tuple]] = [(tree, (), ())]
     while stack:
-        node, enclosing = stack.pop()
+        node, enclosing, classes = stack.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for outer in enclosing:           # a nested def's name is an identifier of the outer body
-                parts[outer][1].append(node)
-            stack.extend((d, enclosing) for d in node.decorator_list)
+                parts[outer][2].append(node)
+            stack.extend((d, enclosing, classes) for d in node.decorator_list)
             inner = enclosing + (node,)
-            parts[node] = ([], [])
-            stack.append((node.args, inner))
-            stack.extend((stmt, inner) for stmt in node.body)
+            parts[node] = (".".join(classes + (node.name,)), [], [])
+            stack.append((node.args, inner, ()))
+            stack.extend((stmt, inner, ()) for stmt in node.body)
+            continue
+        if isinstance(node, ast.ClassDef):
+            stack.extend((child, enclosing, classes + (node.name,)) for child in ast.iter_child_nodes(node))
+            for f in enclosing:
+                parts[f][2].append(node)
             continue
         if enclosing:
             if isinstance(node, ast.Call):
                 for f in enclosing:
-                    parts[f][0].append(node)
-            elif isinstance(node, (ast.Name, ast.Attribute, ast.arg, ast.ClassDef)):
-                for f in enclosing:
                     parts[f][1].append(node)
-        stack.extend((child, enclosing) for child in ast.iter_child_nodes(node))
-    return [(f, calls, idents) for f, (calls, idents) in parts.items()]
+            elif isinstance(node, (ast.Name, ast.Attribute, ast.arg)):
+                for f in enclosing:
+                    parts[f][2].append(node)
+        stack.extend((child, enclosing, classes) for child in ast.iter_child_nodes(node))
+    return [(f, name, calls, idents) for f, (name, calls, idents) in parts.items()]
 
 
 def api_sequence(calls: list[ast.Call]) -> list[str]:
@@ -104,7 +113,7 @@ def first_sentence(docstring: str | None) -> str:
     return text
 
 
-def function_record(node: ast.FunctionDef | ast.AsyncFunctionDef, calls: list, idents: list,
+def function_record(node: ast.FunctionDef | ast.AsyncFunctionDef, name: str, calls: list, idents: list,
                     lines: list[str]) -> dict:
     """Fields of one function; `code` spans its decorators to its last line, dedented."""
     start = min([node.lineno] + [d.lineno for d in node.decorator_list])
@@ -113,7 +122,7 @@ def function_record(node: ast.FunctionDef | ast.AsyncFunctionDef, calls: list, i
     return {
         "start_line": start,
         "end_line": end,
-        "name": node.name,
+        "name": name,
         "apiseq": " ".join(api_sequence(calls)),
         "tokens": " ".join(identifier_tokens(idents)),
         "desc": first_sentence(ast.get_docstring(node, clean=True)),
@@ -129,4 +138,4 @@ def extract_functions_from_source(source: str) -> list[dict]:
     tree = ast.parse(source)
     lines = source.splitlines(keepends=True)
     found = sorted(collect_function_parts(tree), key=lambda p: (p[0].lineno, p[0].col_offset))
-    return [function_record(f, calls, idents, lines) for f, calls, idents in found]
+    return [function_record(f, name, calls, idents, lines) for f, name, calls, idents in found]

@@ -21,8 +21,8 @@ def test_fixture_fields_exactly():
     assert got == [
         ("load_config", 5, 12, "open os.path.join json.load",
          "path strict open os join base dir file obj data json load", "Load a JSON config file and return a dict."),
-        ("makeKey", 16, 19, "join str strip", "parts join str strip p", ""),
-        ("fetch", 21, 25, "self.store.get inner", "key inner x store get", "Fetch a value by key."),
+        ("Cache.makeKey", 16, 19, "join str strip", "parts join str strip p", ""),
+        ("Cache.fetch", 21, 25, "self.store.get inner", "key inner x store get", "Fetch a value by key."),
         ("inner", 23, 24, "self.store.get", "x store get", ""),
     ]
     assert recs[1]["code"].startswith("@staticmethod\ndef makeKey(*parts):\n")
