@@ -1,4 +1,4 @@
-"""The `codesearch` command: search an index, and build or update it (`codesearch index build|add|remove|info`)."""
+"""The `codesearch` command: search an index, build or update it (`codesearch index build|add|remove|sync|info`), serve MCP."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from . import mcp_cli, sync_cli
 from .errors import IndexCorruptError, IndexMissingError, ModelMismatchError, ModelMissingError, QueryError
 
 DEFAULT_INDEX = "data/index"
@@ -56,6 +57,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--index", default=DEFAULT_INDEX)
     i = ix.add_parser("info", help="print the index manifest")
     i.add_argument("--index", default=DEFAULT_INDEX)
+    sync_cli.add_parser(ix)
+    mcp_cli.add_parser(sub)
     return p
 
 
@@ -141,8 +144,8 @@ def cmd_info(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    run = cmd_search if args.command == "search" else {"build": cmd_build, "add": cmd_add, "remove": cmd_remove,
-                                                        "info": cmd_info}[args.action]
+    run = cmd_search if args.command == "search" else mcp_cli.run if args.command == "mcp" else {
+        "build": cmd_build, "add": cmd_add, "remove": cmd_remove, "info": cmd_info, "sync": sync_cli.run}[args.action]
     try:
         return run(args)
     except BrokenPipeError:      # `codesearch search ... | head`

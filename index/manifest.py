@@ -95,7 +95,10 @@ def read_manifest(index_dir: str | Path) -> dict:
     if manifest.get("format") != FORMAT:
         raise IndexCorruptError(f"{path}: unknown index format {manifest.get('format')!r} (expected {FORMAT}): "
                                 f"rebuild the index with `make index`")
-    for part in (STORE, VECTORS, LEXICAL):
+    # a synced index names its generation's parts (lexical.N/, a delta file); a built one uses the defaults
+    parts = (manifest.get("store", STORE), (manifest.get("vectors") or {}).get("file", VECTORS),
+             (manifest.get("lexical") or {}).get("dir", LEXICAL))
+    for part in parts:
         if not (Path(index_dir) / part).exists():
             raise IndexCorruptError(f"{index_dir} lacks {part}: rebuild the index with `make index`")
     return manifest

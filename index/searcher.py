@@ -16,7 +16,7 @@ from .encoders import check_identity, encoder_for, limit_torch_threads, load_enc
 from .errors import QueryError
 from .fusion import FusionConfig, fuse, fuse_all
 from .lexical import LexicalConfig, LexicalIndex
-from .manifest import LEXICAL, STORE, VECTORS, read_manifest
+from .snapshot import load_vectors, open_snapshot
 from .scorers import Filter, LexicalScorer, NeuralScorer
 from .store import Store
 from .vectors import VectorConfig
@@ -102,7 +102,8 @@ class Searcher:
              cfg: SearchConfig | None = None, vector_cfg: VectorConfig | None = None) -> "Searcher":
         """Open an index with the model it was built with (model_dir defaults to the manifest's)."""
         index_dir = Path(index_dir)
-        manifest = read_manifest(index_dir)
+        snap = open_snapshot(index_dir)    # one generation, even while `index sync` publishes the next
+        manifest, store = snap.manifest, snap.store
         if encoder is None:
             encoder = load_encoder(model_dir) if model_dir is not None else encoder_for(manifest["model"])
         check_identity(manifest["model"], encoder)
@@ -110,9 +111,8 @@ class Searcher:
         limit_torch_threads(cfg.torch_threads)
         vectors.use_threads(cfg.faiss_threads)
         vcfg = vector_cfg or VectorConfig(**manifest["config"]["vectors"])
-        store = Store(index_dir / STORE, readonly=True)
-        index = vectors.load(index_dir / VECTORS)
-        lex = LexicalIndex(index_dir / LEXICAL, LexicalConfig(**manifest["config"]["lexical"]))
+        index = load_vectors(snap)
+        lex = LexicalIndex(snap.lexical_dir, LexicalConfig(**manifest["config"]["lexical"]))
         scorers = {"neural": NeuralScorer(encoder, index, vcfg, store.tombstones()), "lexical": LexicalScorer(lex)}
         teacher = teacher_queries(encoder)
         if teacher is not None:   # its weights load on the first `best` query

@@ -1,0 +1,35 @@
+"""A Searcher that follows `index sync`: servers reopen the index when a sync publishes a new generation."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from .searcher import Searcher
+from .snapshot import generation_of
+
+
+class LiveSearcher:
+    """Hand out the Searcher of the index's newest generation, reopened (model kept) when it changes."""
+
+    def __init__(self, index_dir: str | Path, model_dir: str | Path | None = None, check_every: float = 0.25):
+        self.index_dir, self.model_dir, self.check_every = Path(index_dir), model_dir, check_every
+        self._lock = threading.Lock()
+        self._searcher: Searcher | None = None
+        self._token: tuple = ()
+        self._checked = 0.0
+
+    def get(self) -> Searcher:
+        """The current Searcher; a request already running keeps the one it took (its generation stays whole)."""
+        now = time.monotonic()
+        if self._searcher is not None and now - self._checked < self.check_every:
+            return self._searcher
+        with self._lock:
+            self._checked = now
+            token = generation_of(self.index_dir)
+            if self._searcher is None or token != self._token:
+                encoder = self._searcher.scorers["neural"].encoder if self._searcher is not None else None
+                opened = Searcher.open(self.index_dir, self.model_dir, encoder=encoder)
+                # the old one is closed by the garbage collector once no request holds it
+                self._searcher, self._token = opened, token
+            return self._searcher
