@@ -45,6 +45,9 @@ def training_manifest(data_dir: Path, manifests: list[Path], model_config: dict 
     return {
         "python": sys.version.split()[0],
         "pairs": stats["stats"]["pairs"],
+        # datasets from before every language was read hold Python only
+        "pairs_by_language": stats["stats"].get("pairs_by_language")
+        or {s: {"python": n} for s, n in stats["stats"]["pairs"].items()},
         "splits": {s: [{"repo": r, "version": package_version(r, recorded)} for r in repos]
                    for s, repos in stats["repos"].items()},
         "reproduce": REPRODUCE,

@@ -72,6 +72,15 @@ def resolve_config(args: argparse.Namespace, out: Path) -> RunConfig:
     return build_config(args.config, dict(overrides))
 
 
+def pairs_by_language(data_dir: Path) -> dict:
+    """Training pairs per split and language, as the dataset step counted them (for the model's manifest)."""
+    try:
+        stats = json.loads((Path(data_dir) / "stats.json").read_text(encoding="utf-8"))["stats"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return stats.get("pairs_by_language") or {s: {"python": n} for s, n in stats.get("pairs", {}).items()}
+
+
 def load_vocabs(data_dir: Path) -> dict[str, Vocab]:
     vocabs = {}
     for field in bundle.FIELDS:
@@ -175,7 +184,8 @@ def run(args, cfg: RunConfig, data: Path, out: Path, dist_info: DistInfo, device
     if cfg.model.arch == "bag":
         init_bag_model(model, cfg.model, train_arrays, data)
     loss_fn = make_loss(cfg.loss, torch.Generator().manual_seed(cfg.train.seed + dist_info.rank))
-    meta = {"data": str(data), "train_pairs": len(train_arrays["desc"]), "loss": cfg.loss.kind}
+    meta = {"data": str(data), "train_pairs": len(train_arrays["desc"]), "loss": cfg.loss.kind,
+            "pairs_by_language": pairs_by_language(data)}
     evaluate = lambda m: validation_metrics(m, valid_arrays, cfg.train.eval_batch_size)
     meta_of = lambda m: meta
     if cfg.loss.kind == "distill":

@@ -45,17 +45,22 @@ class DatasetStats:
     dropped: Counter = field(default_factory=Counter)
     pairs: dict = field(default_factory=dict)
     repos: dict = field(default_factory=dict)
+    pairs_by_language: dict = field(default_factory=dict)   # split -> language -> training pairs
 
     def summary(self) -> str:
         per = ", ".join(f"{s} {self.pairs.get(s, 0):,} ({self.repos.get(s, 0)} repos)" for s in SPLITS)
         drops = ", ".join(f"{n:,} {why}" for why, n in sorted(self.dropped.items()))
+        langs = Counter()
+        for per_split in self.pairs_by_language.values():
+            langs.update(per_split)
+        by_lang = f" (by language: {', '.join(f'{k} {v:,}' for k, v in sorted(langs.items()))})" if len(langs) > 1 else ""
         return (f"{self.functions:,} searchable functions, {self.documented:,} documented; "
-                f"training pairs: {per}; dropped from training: {drops or 'none'}")
+                f"training pairs: {per}{by_lang}; dropped from training: {drops or 'none'}")
 
 
 def trainable_reason(row: dict, cfg: DatasetConfig) -> str | None:
     """Why a function is not a training pair, or None when it is one."""
-    name = row["name"]
+    name = row["name"].rsplit(".", 1)[-1]   # a method's own name, not its class
     if name.startswith("__") and name.endswith("__"):
         return "dunder names"
     if len(name.strip("_")) < cfg.min_name_len:
@@ -67,8 +72,13 @@ def trainable_reason(row: dict, cfg: DatasetConfig) -> str | None:
     return None
 
 
-def normalised_code_hash(code: str) -> str:
-    """Hash of the function's syntax tree without its docstring: formatting and comments don't count."""
+def normalised_code_hash(code: str, language: str = "python") -> str:
+    """Hash of the function's syntax tree without its docstring: formatting and comments don't count.
+
+    Other languages hash their whitespace-normalised code (the doc comment is part of it).
+    """
+    if language != "python":
+        return hashlib.sha1(" ".join(code.split()).encode()).hexdigest()
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -80,6 +90,10 @@ def normalised_code_hash(code: str) -> str:
                 and isinstance(body[0].value.value, str)):
             node.body = body[1:] or [ast.Pass()]
     return hashlib.sha1(ast.dump(tree, annotate_fields=False).encode()).hexdigest()
+
+
+def _code_hash(code_and_language: tuple[str, str]) -> str:
+    return normalised_code_hash(*code_and_language)
 
 
 def assign_splits(pair_counts: dict[str, int], cfg: DatasetConfig) -> dict[str, str]:
@@ -124,7 +138,8 @@ def build_dataset(functions_path: str | Path, out_dir: str | Path, cfg: DatasetC
             candidates.append(r)
     splits = assign_splits(Counter(r["repo"] for r in candidates), cfg)
     with mp.get_context("fork").Pool(cfg.workers) as pool:
-        hashes = list(tqdm(pool.imap(normalised_code_hash, (r["code"] for r in candidates), chunksize=64),
+        hashes = list(tqdm(pool.imap(_code_hash, ((r["code"], r.get("language") or "python") for r in candidates),
+                                     chunksize=64),
                            total=len(candidates), desc="dedup", unit="fn", disable=not cfg.progress, mininterval=1))
     by_split: dict[str, list[dict]] = {s: [] for s in SPLITS}
     seen: set[str] = set()
@@ -140,6 +155,7 @@ def build_dataset(functions_path: str | Path, out_dir: str | Path, cfg: DatasetC
         by_split[s].sort(key=lambda r: r["id"])
         stats.pairs[s] = len(by_split[s])
         stats.repos[s] = len({r["repo"] for r in by_split[s]})
+        stats.pairs_by_language[s] = dict(sorted(Counter(r.get("language") or "python" for r in by_split[s]).items()))
     tok = FieldTokenizer()
     if cfg.subword:
         from tokenizers import Tokenizer

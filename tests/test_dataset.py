@@ -141,3 +141,23 @@ def test_subword_mode_shares_one_vocabulary(tmp_path):
     descs = read_field(out / "train.desc.h5")
     assert v.decode(descs[0].tolist()) == tok.tokenize("desc", rows[ids[0]]["desc"])
     assert tok.tokenize("apiseq", "os.path.join") == tok.tokenize("desc", "path join")
+
+
+def test_pairs_are_taken_from_every_language_and_counted(tmp_path):
+    rows = synthetic_rows()
+    for r in rows[:60]:   # five repositories of JavaScript and Go
+        lang = "javascript" if r["repo"] < "org/repo3" else "go"
+        r.update(language=lang, code=r["code"].replace("def ", "function " if lang == "javascript" else "func "))
+    rows.append(dict(rows[0], id=len(rows), name="Cache.__init__", desc="Init.", repo="org/extra"))
+    csv_path = tmp_path / "functions.csv"
+    write_functions(csv_path, rows)
+    stats = build_dataset(csv_path, tmp_path / "ds", DatasetConfig(workers=2, progress=False))
+    totals = {}
+    for per in stats.pairs_by_language.values():
+        for lang, n in per.items():
+            totals[lang] = totals.get(lang, 0) + n
+    assert totals == {"javascript": 36, "go": 24, "python": 301}   # the duplicate of row 0 is one no more
+    assert stats.dropped["dunder names"] == 2          # `Cache.__init__` is a dunder by its own name
+    saved = json.loads((tmp_path / "ds" / "stats.json").read_text())["stats"]["pairs_by_language"]
+    assert saved == stats.pairs_by_language
+    assert "by language: go 24, javascript 36, python 301" in stats.summary()
