@@ -10,9 +10,12 @@ from .snapshot import generation_of
 
 
 class LiveSearcher:
-    """Hand out the Searcher of the index's newest generation, reopened (model kept) when it changes."""
+    """Hand out the Searcher of the index's newest generation, reopened (model kept) when it changes.
 
-    def __init__(self, index_dir: str | Path, model_dir: str | Path | None = None, check_every: float = 0.25):
+    Each get() stats manifest.json (a few microseconds) unless check_every seconds have not passed.
+    """
+
+    def __init__(self, index_dir: str | Path, model_dir: str | Path | None = None, check_every: float = 0.0):
         self.index_dir, self.model_dir, self.check_every = Path(index_dir), model_dir, check_every
         self._lock = threading.Lock()
         self._searcher: Searcher | None = None

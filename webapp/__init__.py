@@ -33,8 +33,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["codesearch"] = SearcherHolder(app.config["INDEX_DIR"], app.config["MODEL_DIR"],
                                                   searcher=app.config["SEARCHER"])
 
-    from . import api, assets, errors, pages
+    from . import api, assets, errors, functions, pages
     app.register_blueprint(pages.bp)
+    app.register_blueprint(functions.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(assets.bp)
     errors.register(app)

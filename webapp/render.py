@@ -13,6 +13,7 @@ from pygments.util import ClassNotFound
 
 LINK_SCHEMES = ("http", "https", "file")  # never javascript:, data: etc. from a crawled record
 CSS_CLASS = "highlight"
+WHOLE_LINES = 5000   # a function's whole body on its own page or in a result's <details>
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class HitView:
     desc: str
     code_html: Markup
     hidden_lines: int
+    id: int | None = None
+    full_html: Markup | None = None   # the whole function, for the result's <details> when code_html is cut short
 
 
 def safe_url(url: str | None) -> str | None:
@@ -72,11 +75,19 @@ def pygments_css() -> str:
 
 def hit_view(hit, max_lines: int) -> HitView:
     """Build what one result shows from a Hit."""
-    code_html, hidden = highlight_code(hit.code or "", hit.language or "", int(hit.start_line),
-                                       tuple(sorted(set(hit.matched_lines or ()))), max_lines)
+    marked = tuple(sorted(set(getattr(hit, "matched_lines", None) or ())))
+    code_html, hidden = highlight_code(hit.code or "", hit.language or "", int(hit.start_line), marked, max_lines)
+    full = highlight_code(hit.code, hit.language or "", int(hit.start_line), marked, WHOLE_LINES)[0] if hidden else None
+    fid = getattr(hit, "id", None)
     return HitView(name=hit.name, repo=hit.repo, path=hit.path, start_line=int(hit.start_line),
                    end_line=int(hit.end_line), url=safe_url(hit.url), language=hit.language or "",
-                   score=float(hit.score), desc=hit.desc or "", code_html=code_html, hidden_lines=hidden)
+                   score=float(hit.score), desc=hit.desc or "", code_html=code_html, hidden_lines=hidden,
+                   id=int(fid) if fid is not None else None, full_html=full)
+
+
+def browsable(url: str | None) -> bool:
+    """True for a permalink a browser follows from an http page (file:// ones it refuses)."""
+    return bool(url) and not url.lower().startswith("file:")
 
 
 def page_numbers(page: int, last: int, width: int = 2) -> list[int | None]:

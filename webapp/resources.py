@@ -1,4 +1,4 @@
-"""Open the search index once, lazily, and share it read-only between requests and server threads."""
+"""Open the search index lazily, share it read-only between requests and server threads, follow `index sync`."""
 from __future__ import annotations
 
 import logging
@@ -32,40 +32,51 @@ class SearcherHolder:
         self.index_dir, self.model_dir = index_dir, model_dir
         self._lock = threading.Lock()
         self._searcher = searcher
+        self._injected = searcher is not None
+        self._live = None          # index.live.LiveSearcher: follows `codesearch index sync`
         self._facets: Facets | None = None
+        self._facets_of = None
 
     def get(self):
-        """Return the shared Searcher, opening it on first use; raise IndexUnavailable when it cannot be."""
-        if self._searcher is None:
-            with self._lock:  # one thread opens (loads the model); the others wait for it
+        """Return the shared Searcher (the index's newest generation); raise IndexUnavailable when it cannot be opened."""
+        if self._injected:
+            return self._searcher
+        with self._lock:  # one thread opens (loads the model); the others wait for it
+            searcher = self._open()
+            if searcher is not self._searcher:
+                # the first `best` query would wait ~5 s for its transformer: load it beside the first requests
                 if self._searcher is None:
-                    self._searcher = self._open()
-        return self._searcher
+                    threading.Thread(target=warm, args=(searcher,), name="warm-up", daemon=True).start()
+                self._searcher = searcher
+        return searcher
 
     def facets(self) -> Facets:
-        """Return the repositories and languages of the index (read once; the index is read-only)."""
+        """Return the repositories and languages of the index (read once per generation)."""
         searcher = self.get()
-        if self._facets is None:
+        if self._facets is None or self._facets_of is not searcher:
             modes = tuple(searcher.modes()) if hasattr(searcher, "modes") else None
             self._facets = Facets(repos=tuple(searcher.repos()), languages=tuple(searcher.languages()),
                                   size=int(searcher.size), modes=modes)
+            self._facets_of = searcher
         return self._facets
 
     def close(self) -> None:
         """Close the Searcher if it was opened and can be closed."""
         with self._lock:
-            searcher, self._searcher, self._facets = self._searcher, None, None
+            searcher, self._searcher, self._facets, self._live = self._searcher, None, None, None
         if searcher is not None and hasattr(searcher, "close"):
             searcher.close()
 
     def _open(self):
         # Imported here: the index stage (FAISS, torch) loads only when a search needs it.
         from index.errors import IndexCorruptError, IndexMissingError, ModelMismatchError
-        from index.searcher import Searcher
+        from index.live import LiveSearcher
         if not self.index_dir:
             raise IndexUnavailable(NO_INDEX)
         try:
-            searcher = Searcher.open(self.index_dir, self.model_dir)
+            if self._live is None:
+                self._live = LiveSearcher(self.index_dir, self.model_dir)
+            return self._live.get()
         except IndexMissingError as e:
             log.warning("index unavailable: %s", e)
             raise IndexUnavailable(NO_INDEX) from e
@@ -75,9 +86,6 @@ class SearcherHolder:
         except IndexCorruptError as e:
             log.error("index unavailable: %s", e)
             raise IndexUnavailable(DAMAGED) from e
-        # the first `best` query would wait ~5 s for its transformer: load it beside the first requests
-        threading.Thread(target=warm, args=(searcher,), name="warm-up", daemon=True).start()
-        return searcher
 
 
 def warm(searcher) -> None:
