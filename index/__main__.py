@@ -1,10 +1,10 @@
-"""`python -m index build|add|remove|info|search ...`: the same commands as `codesearch`."""
+"""`python -m index build|add|remove|sync|info|search|mcp ...`: the same commands as `codesearch`."""
 import sys
 
 from .cli import main
 
 if __name__ == "__main__":
     argv = sys.argv[1:]
-    if argv and argv[0] in ("build", "add", "remove", "info"):
+    if argv and argv[0] in ("build", "add", "remove", "sync", "info"):
         argv = ["index", *argv]
     sys.exit(main(argv))

@@ -25,9 +25,13 @@ class LiveSearcher:
     def get(self) -> Searcher:
         """The current Searcher; a request already running keeps the one it took (its generation stays whole)."""
         now = time.monotonic()
-        if self._searcher is not None and now - self._checked < self.check_every:
-            return self._searcher
-        with self._lock:
+        current = self._searcher
+        if current is not None and (now - self._checked < self.check_every or generation_of(self.index_dir) == self._token):
+            return current
+        # while one thread opens the new generation, the others keep answering from the old one
+        if not self._lock.acquire(blocking=current is None):
+            return current
+        try:
             self._checked = now
             token = generation_of(self.index_dir)
             if self._searcher is None or token != self._token:
@@ -36,3 +40,5 @@ class LiveSearcher:
                 # the old one is closed by the garbage collector once no request holds it
                 self._searcher, self._token = opened, token
             return self._searcher
+        finally:
+            self._lock.release()

@@ -265,6 +265,8 @@ class Updater:
         next_id = iter(range(max(self.manifest["next_id"], self.store.max_id() + 1), 2 ** 62))
         new_ids, new_xb = [], []
         lex = LexicalIndex(lex_dir, self.icfg.lexical)
+        if lex_deleted and len(removed):   # not rebuilt: delete the old documents (one commit with the new ones)
+            lex.delete(removed)
         if rows:
             ingest(rows, self.store, lex, self.encoder, self.icfg, lambda r: next(next_id),
                    lambda xb, ids: (new_xb.append(xb), new_ids.append(ids)), len(rows))
@@ -300,10 +302,6 @@ class Updater:
             deleted = 0
         else:
             ss.link_copy(lex_dir, new_dir)
-            if len(removed):
-                lex = LexicalIndex(new_dir, self.icfg.lexical)
-                lex.delete(removed)
-                lex.commit()
         if delta is not None:
             ids, xb = read_delta(delta)
         else:
@@ -336,6 +334,6 @@ class Updater:
         m = dict(self.manifest, generation=gen, size=self.store.count(), repos=len(self.store.repos()), updated=now(),
                  next_id=max(self.manifest["next_id"], self.store.max_id() + 1), vectors=vec)
         m["lexical"] = dict(m["lexical"], dir=lex_dir.name, deleted=lex_deleted)
-        m["sync"] = {"roots": {n: r.path for n, r in self.repos.items()}, "files": len(ss.read_files(self.store))}
+        m["sync"] = {"roots": {n: r.path for n, r in self.repos.items()}, "files": ss.count_files(self.store)}
         return m
 

@@ -38,6 +38,11 @@ def read_files(store: Store) -> dict[Key, FileState]:
     return {(r[0], r[1]): FileState(r[2], r[3], r[4]) for r in rows}
 
 
+def count_files(store: Store) -> int:
+    with store.lock:
+        return store.db.execute("SELECT COUNT(*) FROM sync_files").fetchone()[0]
+
+
 def put_files(store: Store, states: dict[Key, FileState]) -> None:
     with store.lock:
         store.db.executemany("INSERT OR REPLACE INTO sync_files VALUES (?, ?, ?, ?, ?)",
