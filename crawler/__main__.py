@@ -1,4 +1,4 @@
-"""`python -m crawler {local,github,pypi}`: register code sources in data/repos.jsonl."""
+"""`python -m crawler {local,github,pypi,npm}`: register code sources in data/repos.jsonl."""
 from __future__ import annotations
 
 import argparse
@@ -10,6 +10,7 @@ SUBCOMMANDS = {
     "local": "crawler.local",
     "github": "crawler.github",
     "pypi": "crawler.pypi",
+    "npm": "crawler.npm",
 }
 
 

@@ -15,6 +15,9 @@ from .manifest import RepoRecord, merge_records, read_manifest, write_manifest
 STDLIB_EXCLUDE = {"test", "tests", "idlelib", "lib2to3", "turtledemo", "site-packages", "__pycache__",
                   "ensurepip", "venv", "pydoc_data", "__phello__"}
 SITE_EXCLUDE = {"__pycache__", "_distutils_hack", "pip", "setuptools", "pkg_resources", "_pytest"}
+# compiled packages ship the C/C++ headers of what they bundle (torch alone ~9,300 `.h`): declarations
+# of other projects, not the package's own source, so the venv's packages give their Python only
+SITE_LANGUAGES = ["python"]
 CLASSIFIER_SPDX = {
     "MIT License": "MIT", "BSD License": "BSD-3-Clause", "Apache Software License": "Apache-2.0",
     "Python Software Foundation License": "PSF-2.0", "ISC License (ISCL)": "ISC",
@@ -99,7 +102,8 @@ def top_level_entries(root: Path, exclude: set[str]) -> list[Path]:
 
 
 def default_corpus() -> list[RepoRecord]:
-    """The Python standard library plus this environment's site-packages, one record per top-level package."""
+    """The Python standard library, this environment's site-packages, and where present Go's standard
+    library and npm's JavaScript: one record per top-level package."""
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     version = "v{}.{}.{}".format(*sys.version_info[:3])
     records = [
@@ -114,13 +118,16 @@ def default_corpus() -> list[RepoRecord]:
         name = e.stem if e.is_file() else e.name
         records.append(RepoRecord(name=f"site-packages/{name}", source="local",
                                   url=(e.parent if e.is_file() else e).as_uri(), licence=licences.get(name),
-                                  path=str(e)))
-    return records
+                                  path=str(e), extra={"languages": SITE_LANGUAGES}))
+    from .toolchains import go_stdlib_records, npm_bundled_records
+
+    return records + go_stdlib_records() + npm_bundled_records()
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="*", help="folders or git checkouts to register")
-    p.add_argument("--default", action="store_true", help="register the standard library and site-packages")
+    p.add_argument("--default", action="store_true",
+                   help="register the standard library and site-packages (and Go's standard library and npm, where installed)")
     p.add_argument("--out", default="data/repos.jsonl", help="manifest to update")
     p.add_argument("--replace", action="store_true", help="start a new manifest instead of merging")
 

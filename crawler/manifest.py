@@ -8,7 +8,7 @@ from typing import Iterable
 
 from common.fsutil import atomic_open
 
-SOURCES = ("github", "pypi", "local")
+SOURCES = ("github", "pypi", "npm", "local")
 
 
 @dataclass
@@ -16,7 +16,7 @@ class RepoRecord:
     """One repository (or package, or local folder) that the extractor will read."""
 
     name: str                 # unique key in the manifest, e.g. "psf/requests", "pypi/attrs", "stdlib/json"
-    source: str               # github | pypi | local
+    source: str               # github | pypi | npm | local
     url: str | None = None    # browsable base URL (https://github.com/o/r) or file:// URL
     licence: str | None = None  # SPDX id when known
     stars: int | None = None
@@ -26,7 +26,7 @@ class RepoRecord:
     version: str | None = None  # package version for PyPI rows
     status: str = "ok"        # ok | failed | skipped
     error: str | None = None  # reason when status != ok
-    extra: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # exclude: gitignore patterns; languages: read only these; ...
 
     def to_json(self) -> str:
         d = {k: v for k, v in asdict(self).items() if not (k == "extra" and not v)}

@@ -27,7 +27,7 @@ from .store import Store
 def add_functions(index_dir: str | Path, records: Iterable[dict], model_dir: str | Path | None = None, *,
                   encoder=None, replace: bool = False, progress: bool = True) -> dict:
     """Add the functions of repositories not yet indexed (or replace them, with replace=True)."""
-    manifest = read_manifest(index_dir)
+    manifest = not_synced(read_manifest(index_dir), index_dir)
     if encoder is None:
         encoder = load_encoder(model_dir) if model_dir is not None else encoder_for(manifest["model"])
     check_identity(manifest["model"], encoder)
@@ -61,7 +61,7 @@ def add_functions(index_dir: str | Path, records: Iterable[dict], model_dir: str
 
 def remove_repos(index_dir: str | Path, repos: Iterable[str]) -> dict:
     """Remove every function of these repositories; an unknown repository is an error."""
-    manifest = read_manifest(index_dir)
+    manifest = not_synced(read_manifest(index_dir), index_dir)
     repos = list(dict.fromkeys(repos))
     if not repos:
         raise ValueError("name at least one repository to remove")
@@ -78,6 +78,13 @@ def remove_repos(index_dir: str | Path, repos: Iterable[str]) -> dict:
         _delete_repos(store, index, repos, cfg)
         lex = rebuild_lexical(store, tmp / LEXICAL, cfg)
         manifest = _finish(tmp, store, lex, index, cfg, manifest)
+    return manifest
+
+
+def not_synced(manifest: dict, index_dir) -> dict:
+    """The manifest of an index `index sync` does not keep; a synced one (generations) is changed by syncing."""
+    if "generation" in manifest:
+        raise ValueError(f"{index_dir} is kept by `codesearch index sync`: add or remove folders by syncing them")
     return manifest
 
 

@@ -12,6 +12,7 @@ from importlib import metadata
 from pathlib import Path
 
 TOP_PYPI = Path(__file__).resolve().parent.parent / "crawler" / "top_pypi.txt"
+TOP_NPM = Path(__file__).resolve().parent.parent / "crawler" / "top_npm.txt"
 TOP_N = 1000
 
 
@@ -22,8 +23,9 @@ def normalise(name: str) -> str:
 
 @lru_cache(maxsize=4)
 def top_packages(path: str = str(TOP_PYPI), n: int = TOP_N) -> frozenset[str]:
-    """The first n names of a most-downloaded list, normalised."""
-    names = [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    """The first n names of a most-downloaded list (# comments skipped), normalised."""
+    lines = (line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines())
+    names = [x for x in lines if x and not x.startswith("#")]
     return frozenset(normalise(x) for x in names[:n])
 
 
@@ -44,6 +46,8 @@ def distributions_of(repo: str) -> list[str] | None:
 
 def repo_allowed(repo: str, top: frozenset[str] | None = None) -> bool:
     """True when the repository may give training pairs."""
+    if repo.startswith("npm/"):   # npm packages, crawled or bundled with npm (`npm/@scope/name` too)
+        return normalise(repo[len("npm/"):]) in (top if top is not None else top_packages(str(TOP_NPM)))
     dists = distributions_of(repo)
     if dists is None:
         return True

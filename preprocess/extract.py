@@ -88,7 +88,8 @@ def iter_rows(repos: list[RepoRecord], cfg: ExtractConfig, stats: ExtractStats):
         found, skipped = discover(repo.name, repo.path, repo.extra.get("exclude", ()))
         stats.skipped.update(skipped)
         stats.repos += 1
-        files.extend(f for f in found if cfg.languages is None or f.language in cfg.languages)
+        wanted = repo.extra.get("languages") or cfg.languages   # the manifest may limit a repository's languages
+        files.extend(f for f in found if wanted is None or f.language in wanted)
     next_id = 0
     bar = tqdm(total=len(files), unit="file", desc="extract", disable=not cfg.progress)
     with mp.get_context("fork").Pool(cfg.workers) if cfg.workers > 1 else _Serial() as pool:

@@ -51,3 +51,39 @@ def test_manifest_merge_and_round_trip(tmp_path):
     write_manifest(tmp_path / "m.jsonl", merged)
     back = read_manifest(tmp_path / "m.jsonl")
     assert [(r.name, r.path) for r in back] == [("x/a", "/a2"), ("x/b", "/b")]
+
+
+def test_toolchain_sources_of_the_default_corpus(tmp_path):
+    import json as _json
+
+    from crawler.toolchains import go_stdlib_records, npm_bundled_records
+
+    go = tmp_path / "go"
+    for d in ("src/fmt", "src/net/http", "src/cmd/compile", "src/cmd/go", "src/vendor/x", "src/empty"):
+        (go / d).mkdir(parents=True)
+    for f in ("src/fmt/print.go", "src/net/http/server.go", "src/cmd/compile/main.go", "src/cmd/go/main.go",
+              "src/vendor/x/x.go"):
+        (go / f).write_text("package p\n")
+    (go / "VERSION").write_text("go1.99.1\ntime 2026\n")
+    recs = {r.name: r for r in go_stdlib_records(go)}
+    assert sorted(recs) == ["go/cmd/compile", "go/cmd/go", "go/fmt", "go/net"]
+    assert recs["go/net"].subdir == "src/net" and recs["go/net"].sha == "go1.99.1"
+    assert recs["go/net"].extra["exclude"] == ["*_test.go", "testdata/"] and recs["go/net"].licence == "BSD-3-Clause"
+
+    npm = tmp_path / "npm"
+    (npm / "lib").mkdir(parents=True)
+    (npm / "package.json").write_text(_json.dumps({"name": "npm", "version": "11.0.0", "license": "Artistic-2.0",
+                                                   "repository": {"url": "git+https://github.com/npm/cli.git"}}))
+    for name, lic in (("semver", "ISC"), ("@npmcli/fs", "ISC")):
+        (npm / "node_modules" / name).mkdir(parents=True)
+        (npm / "node_modules" / name / "package.json").write_text(_json.dumps({"name": name, "version": "1.0.0",
+                                                                              "license": lic}))
+    recs = {r.name: r for r in npm_bundled_records(npm)}
+    assert sorted(recs) == ["npm/@npmcli/fs", "npm/npm", "npm/semver"]
+    assert (recs["npm/npm"].url, recs["npm/npm"].sha) == ("https://github.com/npm/cli", "v11.0.0")
+    assert recs["npm/semver"].licence == "ISC" and recs["npm/semver"].sha is None
+
+
+def test_default_corpus_reads_only_python_from_site_packages():
+    recs = [r for r in default_corpus() if r.name.startswith("site-packages/")]
+    assert recs and all(r.extra.get("languages") == ["python"] for r in recs)

@@ -228,3 +228,11 @@ def test_watch_syncs_after_a_change_and_stops_on_ctrl_c(tmp_path):
     def interrupt(_):
         raise KeyboardInterrupt
     assert watch([str(proj)], idx, config(), report=lambda r: None, sleep=interrupt) == 1
+
+
+def test_add_and_remove_refuse_a_synced_index(tmp_path, capsys):
+    proj = make_project(tmp_path / "proj")
+    idx = tmp_path / "index"
+    sync([str(proj)], idx, config())
+    assert main(["index", "remove", "local/proj", "--index", str(idx)]) == 1
+    assert "kept by `codesearch index sync`" in capsys.readouterr().err
