@@ -10,16 +10,15 @@ import sys
 import tarfile
 import tempfile
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from .journal import ManifestJournal, sigterm_as_interrupt
+from .journal import sigterm_as_interrupt
 from .licences import LICENSE_FIELD_ALIASES, expression_allowed, parse_allowed
 from .manifest import RepoRecord
+from .registry import crawl_packages
 from .pypi import github_url, top_packages
 from .sdist import SdistError, unpack
 
@@ -151,57 +150,17 @@ def fetch_package(spec: str, cfg: NpmConfig) -> RepoRecord:
     return rec
 
 
-def is_done(rec: RepoRecord | None, pinned: str | None, cfg: NpmConfig) -> bool:
-    """True when the manifest already holds a final answer for this package under this config."""
-    if rec is None or (pinned and rec.version != pinned):
-        return False
-    if rec.status == "ok":
-        return bool(rec.path) and Path(rec.path).exists()
-    if rec.status == "skipped":
-        return not expression_allowed(rec.licence, cfg.licences)   # reconsidered when the allow list grows
-    return not cfg.retry_failed
+def _name_and_pin(spec: str) -> tuple[str, str | None]:
+    """A tarball is known by the name and version in its package.json; a name spec by itself."""
+    if is_tarball(spec):
+        pkg = read_package_json(Path(spec))
+        return str(pkg.get("name", spec)).lower(), pkg.get("version")
+    return parse_spec(spec)
 
 
 def crawl(specs: list[str], cfg: NpmConfig) -> Counter:
     """Fetch every package not already done into the manifest; return counts by outcome."""
-    counts: Counter = Counter()
-    bar = tqdm(unit="pkg", desc="npm")
-
-    def on_add(rec: RepoRecord) -> None:   # runs under the journal's lock
-        counts[rec.status] += 1
-        bar.update()
-        bar.set_postfix(ok=counts["ok"], skipped=counts["skipped"], failed=counts["failed"])
-
-    journal = ManifestJournal(cfg.out, cfg.flush_seconds, on_add=on_add)
-    todo, seen = [], set()
-    for spec in specs:
-        name, pinned = parse_spec(spec)
-        if is_tarball(spec):    # a tarball is known by the name and version in its package.json
-            pkg = read_package_json(Path(spec))
-            name, pinned = str(pkg.get("name", spec)).lower(), pkg.get("version")
-        if name in seen:
-            continue
-        seen.add(name)
-        rec = journal.get(f"npm/{name}")
-        if rec is not None and rec.source != "npm":
-            log.warning("npm/%s: the manifest already has a %s record of that name; left alone", name, rec.source)
-            counts["conflict"] += 1
-        elif is_done(rec, pinned, cfg):
-            counts["done before"] += 1
-        else:
-            todo.append(spec)
-    bar.reset(total=len(todo))
-    pool = ThreadPoolExecutor(max_workers=cfg.jobs)
-    try:
-        # workers record their own results, so what finishes after Ctrl-C is kept too
-        futures = [pool.submit(lambda s: journal.add(fetch_package(s, cfg)), spec) for spec in todo]
-        for fut in as_completed(futures):
-            fut.result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        bar.close()
-        journal.flush()
-    return counts
+    return crawl_packages(specs, cfg, "npm", _name_and_pin, lambda spec: fetch_package(spec, cfg))
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

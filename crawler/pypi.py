@@ -7,16 +7,15 @@ import re
 import sys
 import tempfile
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from .journal import ManifestJournal, sigterm_as_interrupt
+from .journal import sigterm_as_interrupt
 from .licences import expression_allowed, licence_from_metadata, parse_allowed
 from .manifest import RepoRecord
+from .registry import crawl_packages
 from .sdist import PipConfig, SdistError, canonical_name, pip_download, read_pkg_info, unpack
 
 log = logging.getLogger("crawler.pypi")
@@ -93,61 +92,9 @@ def fetch_package(requirement: str, cfg: PyPIConfig) -> RepoRecord:
     return rec
 
 
-def is_done(rec: RepoRecord | None, pinned: str | None, cfg: PyPIConfig) -> bool:
-    """True when the manifest already holds a final answer for this package under this config."""
-    if rec is None or (pinned and rec.version != pinned):
-        return False
-    if rec.status == "ok":
-        return bool(rec.path) and Path(rec.path).exists()
-    if rec.status == "skipped":
-        return not expression_allowed(rec.licence, cfg.licences)  # reconsidered when the allow list grows
-    return not cfg.retry_failed
-
-
 def crawl(requirements: list[str], cfg: PyPIConfig) -> Counter:
     """Fetch every requirement not already done into the manifest; return counts by outcome."""
-    counts: Counter = Counter()
-    bar = tqdm(unit="pkg", desc="pypi")
-
-    def on_add(rec: RepoRecord) -> None:  # runs under the journal's lock
-        counts[rec.status] += 1
-        bar.update()
-        bar.set_postfix(ok=counts["ok"], skipped=counts["skipped"], failed=counts["failed"])
-
-    journal = ManifestJournal(cfg.out, cfg.flush_seconds, on_add=on_add)
-    todo = pending_requirements(requirements, journal, cfg, counts)
-    bar.reset(total=len(todo))
-    pool = ThreadPoolExecutor(max_workers=cfg.jobs)
-    try:
-        # workers record their own results, so what finishes after Ctrl-C is kept too
-        futures = [pool.submit(lambda r: journal.add(fetch_package(r, cfg)), req) for req in todo]
-        for fut in as_completed(futures):
-            fut.result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        bar.close()
-        journal.flush()
-    return counts
-
-
-def pending_requirements(requirements: list[str], journal: ManifestJournal, cfg: PyPIConfig,
-                         counts: Counter) -> list[str]:
-    """The requirements, deduplicated, less those the manifest already answers."""
-    todo, seen = [], set()
-    for req in requirements:
-        name, pinned = canonical_name(req)
-        if name in seen:
-            continue
-        seen.add(name)
-        rec = journal.get(f"pypi/{name}")
-        if rec is not None and rec.source != "pypi":
-            log.warning("pypi/%s: the manifest already has a %s record of that name; left alone", name, rec.source)
-            counts["conflict"] += 1
-        elif is_done(rec, pinned, cfg):
-            counts["done before"] += 1
-        else:
-            todo.append(req)
-    return todo
+    return crawl_packages(requirements, cfg, "pypi", canonical_name, lambda req: fetch_package(req, cfg))
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
