@@ -13,6 +13,7 @@ import importlib.util
 import json
 import multiprocessing as mp
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,7 @@ from .lexical import LexicalIndex
 from .manifest import MANIFEST, STORE, IndexConfig, now, write_manifest
 from .snapshot import part_paths, read_delta, stored_manifest
 from .store import Store
-from .sync_files import Changes, FileState, Key, diff, extract, repo_records, scan
+from .sync_files import Changes, FileState, Key, diff, extract, repo_records, restatted, scan
 from .update import rebuild_lexical, reshape
 
 RACY_NS = 2_000_000_000   # files modified this close to the last sync are re-hashed (coarse clocks)
@@ -115,6 +116,8 @@ def sync(dirs: list[str], index_dir: str | Path, cfg: SyncConfig | None = None, 
         if not (index_dir / MANIFEST).exists():
             if not dirs:
                 raise ValueError(f"{index_dir} does not exist yet: name the folders to index")
+            if index_dir.exists() and (not index_dir.is_dir() or any(index_dir.iterdir())):
+                raise ValueError(f"{index_dir} exists and is not an index: choose a new or empty folder for --index")
             report = create(repo_records(dirs), index_dir, cfg, encoder)
         else:
             updater = Updater(index_dir, cfg, encoder)
@@ -154,6 +157,8 @@ def create(repos: list[RepoRecord], index_dir: Path, cfg: SyncConfig, encoder) -
         raise ValueError(f"no functions found in {', '.join(r.path for r in repos)}: nothing to index")
     for i, r in enumerate(rows):
         r["id"] = i
+    for orphan in index_dir.parent.glob(f".{index_dir.name}.*.tmp"):   # a killed first sync's build folder
+        shutil.rmtree(orphan, ignore_errors=True)
     model = cfg.model or shipped_model()
     encoder = encoder if encoder is not None else load_encoder(model)
     cfg.index.progress = cfg.progress
@@ -212,6 +217,10 @@ class Updater:
         report = SyncReport(changes=changes)
         if changes or relink or set(old_repos) != set(self.repos):
             self._apply(changes, states, relink, report)
+        touched = restatted(known, states)
+        if touched:   # no new generation: readers never look at file stats
+            ss.put_files(self.store, touched)
+            self.store.commit()
         report.functions, report.generation = self.store.count(), int(self.manifest.get("generation", 0))
         return report
 

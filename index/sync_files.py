@@ -94,12 +94,13 @@ def diff(old: dict[Key, FileState], new: dict[Key, FileState]) -> Changes:
     ch = Changes()
     gone = {k: s.blob for k, s in old.items() if k not in new or new[k].blob != s.blob}
     fresh = sorted(k for k, s in new.items() if k not in old or old[k].blob != s.blob)
-    by_blob: dict[tuple[str, str], list[Key]] = {}
+    by_blob: dict[tuple[str, str, str], list[Key]] = {}
     for k in sorted(gone):
         if k not in new:   # only a path that disappeared can be the source of a move
-            by_blob.setdefault((k[0], gone[k]), []).append(k)
+            by_blob.setdefault((k[0], gone[k], suffix(k[1])), []).append(k)
     for k in fresh:
-        src = by_blob.get((k[0], new[k].blob))
+        # same repository, same bytes, same extension (a .js renamed .ts is another language: extracted again)
+        src = by_blob.get((k[0], new[k].blob, suffix(k[1])))
         if src and k not in old:
             ch.renamed.append((src.pop(0), k))
         else:
@@ -107,6 +108,15 @@ def diff(old: dict[Key, FileState], new: dict[Key, FileState]) -> Changes:
     moved = {o for o, _ in ch.renamed}
     ch.deleted = sorted(k for k in gone if k not in moved)
     return ch
+
+
+def suffix(path: str) -> str:
+    return os.path.splitext(path)[1].lower()
+
+
+def restatted(old: dict[Key, FileState], new: dict[Key, FileState]) -> dict[Key, FileState]:
+    """Files whose content is the same but whose size/mtime moved (touched, checked out): worth remembering."""
+    return {k: s for k, s in new.items() if k in old and old[k].blob == s.blob and old[k] != s}
 
 
 def extract(src) -> tuple[list[dict], str | None]:

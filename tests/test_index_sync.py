@@ -210,6 +210,8 @@ def test_cli_sync_then_search(tmp_path, capsys):
     assert "not a folder" in capsys.readouterr().err
     assert main(["index", "sync", "--index", str(tmp_path / "new")]) == 1
     assert "name the folders" in capsys.readouterr().err
+    assert main(["index", "sync", str(proj), "--index", str(proj)]) == 1     # never replaces a folder of the user's
+    assert "is not an index" in capsys.readouterr().err and (proj / "pkg/maths.py").exists()
 
 
 def test_watch_syncs_after_a_change_and_stops_on_ctrl_c(tmp_path):
@@ -236,3 +238,24 @@ def test_add_and_remove_refuse_a_synced_index(tmp_path, capsys):
     sync([str(proj)], idx, config())
     assert main(["index", "remove", "local/proj", "--index", str(idx)]) == 1
     assert "kept by `codesearch index sync`" in capsys.readouterr().err
+
+
+def test_touched_files_are_remembered_and_same_bytes_in_another_language_are_extracted_again(tmp_path):
+    proj = make_project(tmp_path / "proj")
+    idx = tmp_path / "index"
+    sync([str(proj)], idx, config())
+    p = proj / "pkg/maths.py"
+    os.utime(p, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns - 10 ** 10))   # touched: same bytes, older mtime
+    r = sync([], idx, config())
+    assert not r.changes
+    from index.store import Store
+    from index.sync_store import read_files
+    st = Store(idx / "store.sqlite", readonly=True)
+    assert read_files(st)[("local/proj", "pkg/maths.py")].mtime_ns == p.stat().st_mtime_ns
+    st.close()
+    if (proj / "web.js").exists():
+        os.rename(proj / "web.js", proj / "web.ts")
+        r = sync([], idx, config())
+        assert not r.changes.renamed and r.changes.added == [("local/proj", "web.ts")]
+        langs = {v["language"] for k, v in contents(idx)["records"].items() if k[1] == "web.ts"}
+        assert langs == {"typescript"}
