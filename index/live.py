@@ -19,6 +19,7 @@ class LiveSearcher:
         self.index_dir, self.model_dir, self.check_every = Path(index_dir), model_dir, check_every
         self._lock = threading.Lock()
         self._searcher: Searcher | None = None
+        self._retired: Searcher | None = None
         self._token: tuple = ()
         self._checked = 0.0
 
@@ -37,8 +38,11 @@ class LiveSearcher:
             if self._searcher is None or token != self._token:
                 encoder = self._searcher.scorers["neural"].encoder if self._searcher is not None else None
                 opened = Searcher.open(self.index_dir, self.model_dir, encoder=encoder)
-                # the old one is closed by the garbage collector once no request holds it
-                self._searcher, self._token = opened, token
+                # requests take milliseconds: the generation before the old one has none left, so close it
+                # (its threads and its SQLite snapshot, which would otherwise keep the WAL from being reset)
+                if self._retired is not None:
+                    self._retired.close()
+                self._retired, self._searcher, self._token = self._searcher, opened, token
             return self._searcher
         finally:
             self._lock.release()

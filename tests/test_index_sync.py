@@ -259,3 +259,20 @@ def test_touched_files_are_remembered_and_same_bytes_in_another_language_are_ext
         assert not r.changes.renamed and r.changes.added == [("local/proj", "web.ts")]
         langs = {v["language"] for k, v in contents(idx)["records"].items() if k[1] == "web.ts"}
         assert langs == {"typescript"}
+
+
+def test_live_searcher_closes_generations_no_request_holds(tmp_path):
+    import sqlite3
+    proj = make_project(tmp_path / "proj")
+    idx = tmp_path / "index"
+    sync([str(proj)], idx, config())
+    live = LiveSearcher(idx)
+    seen = [live.get()]
+    for n in range(2):
+        (proj / f"pkg/more{n}.py").write_text(f'def more_{n}(x):\n    return x + {n}\n')
+        sync([str(proj)], idx, config())
+        seen.append(live.get())
+    assert len({id(s) for s in seen}) == 3 and seen[2].size == seen[0].size + 2
+    assert seen[1].store.count() == seen[0].size + 1      # the previous one still answers
+    with pytest.raises(sqlite3.ProgrammingError):         # the one before it was closed
+        seen[0].store.count()
