@@ -46,3 +46,10 @@ class LiveSearcher:
             return self._searcher
         finally:
             self._lock.release()
+
+    def close(self) -> None:
+        """Close the Searchers this opened."""
+        with self._lock:
+            for s in {id(x): x for x in (self._retired, self._searcher) if x is not None}.values():
+                s.close()
+            self._retired = self._searcher = None

@@ -276,3 +276,23 @@ def test_live_searcher_closes_generations_no_request_holds(tmp_path):
     assert seen[1].store.count() == seen[0].size + 1      # the previous one still answers
     with pytest.raises(sqlite3.ProgrammingError):         # the one before it was closed
         seen[0].store.count()
+
+
+def test_watch_command_exits_cleanly_on_ctrl_c(tmp_path):
+    proj = make_project(tmp_path / "proj")
+    idx = tmp_path / "idx"
+    proc = subprocess.Popen([sys.executable, "-m", "index", "sync", str(proj), "--index", str(idx), "--model", "hashing:64",
+                             "--watch", "--interval", "0.2", "--no-progress"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(600):     # bounded: the first sync writes the manifest
+            if (idx / "manifest.json").exists() or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "stopped watching" in err and "Traceback" not in err
+    assert Searcher.open(idx).size > 0

@@ -63,8 +63,11 @@ class SearcherHolder:
     def close(self) -> None:
         """Close the Searcher if it was opened and can be closed."""
         with self._lock:
-            searcher, self._searcher, self._facets, self._live = self._searcher, None, None, None
-        if searcher is not None and hasattr(searcher, "close"):
+            searcher, self._searcher, self._facets = self._searcher, None, None
+            live, self._live = self._live, None
+        if live is not None:
+            live.close()
+        elif searcher is not None and hasattr(searcher, "close"):
             searcher.close()
 
     def _open(self):
