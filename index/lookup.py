@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -104,4 +105,13 @@ def status(searcher) -> dict:
     return {"functions": int(searcher.size), "repositories": len(searcher.repos()),
             "languages": {lang: n for lang, n in langs}, "model": m["model"].get("identity"),
             "modes": searcher.modes(), "generation": int(m.get("generation", 0)), "synced": bool(has),
-            "created": m.get("created"), "last_synced": m.get("updated"), "vectors": m["vectors"].get("kind")}
+            "created": m.get("created"), "last_changed": m.get("updated"), "last_synced": last_sync(searcher.index_dir),
+            "vectors": m["vectors"].get("kind")}
+
+
+def last_sync(index_dir: Path) -> str | None:
+    """When `index sync` last read the folders (changed or not); None for an index it never synced."""
+    try:
+        return json.loads((Path(index_dir) / "last_sync.json").read_text(encoding="utf-8")).get("at")
+    except (OSError, ValueError):
+        return None

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from common.fsutil import atomic_dir
+from common.fsutil import atomic_dir, atomic_open
 from crawler.manifest import RepoRecord, permalink
 from . import sync_store as ss
 from . import vectors
@@ -34,6 +34,7 @@ from .store import Store
 from .sync_files import Changes, FileState, Key, diff, extract, repo_records, restatted, scan
 from .update import rebuild_lexical, reshape
 
+LAST_SYNC = "last_sync.json"
 RACY_NS = 2_000_000_000   # files modified this close to the last sync are re-hashed (coarse clocks)
 
 
@@ -123,7 +124,11 @@ def sync(dirs: list[str], index_dir: str | Path, cfg: SyncConfig | None = None, 
             updater = Updater(index_dir, cfg, encoder)
             report = updater.run(dirs)
             report.encoder = updater._encoder
-    report.seconds = time.perf_counter() - t0
+        report.seconds = time.perf_counter() - t0
+        # outside the generations: a sync that changed nothing still says when the folders were last read
+        with atomic_open(index_dir / LAST_SYNC, "w", encoding="utf-8") as f:
+            json.dump({"at": now(), "seconds": round(report.seconds, 3), "generation": report.generation,
+                       "changed": bool(report.created or report.changes or report.added or report.removed)}, f)
     return report
 
 

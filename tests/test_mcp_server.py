@@ -78,6 +78,7 @@ def test_stdio_server_answers_the_sdk_client(index, tmp_path):
     assert [r["name"] for r in repos] == ["local/proj"] and repos[0]["functions"] > 0
     st = payload(out["status"])
     assert st["functions"] == repos[0]["functions"] and "python" in st["languages"] and st["model"]
+    assert st["last_synced"] and st["generation"] == 0
     assert all(h["path"].startswith("pkg/") for h in payload(out["filtered"])["hits"])
     for bad, says in (("bad_k", "k"), ("bad_query", "empty"), ("bad_repo", "unknown repository"), ("bad_id", "no function")):
         assert out[bad].is_error and says in out[bad].content[0].text, bad
