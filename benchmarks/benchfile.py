@@ -105,8 +105,16 @@ def read_bench(path: str | Path) -> Bench:
     return bench
 
 
-def _parse_first_function(code: str) -> dict | None:
+# a file name for each language's extractor (TypeScript vs TSX and C vs C++ go by extension)
+_SNIPPET_PATH = {"javascript": "snippet.js", "typescript": "snippet.ts", "java": "Snippet.java", "go": "snippet.go",
+                 "rust": "snippet.rs", "c": "snippet.c", "cpp": "snippet.cpp"}
+_WRAP = "__Snippet"   # a method alone is no JS/TS/Java program: it is parsed inside a class of this name
+
+
+def _parse_first_function(code: str, language: str = "python") -> dict | None:
     """The first (outermost) function of code, trying it dedented too; None when nothing parses."""
+    if language and language != "python":
+        return _parse_other(code, language)
     for source in (code, textwrap.dedent(code)):
         try:
             found = extract_functions_from_source(source)
@@ -115,6 +123,22 @@ def _parse_first_function(code: str) -> dict | None:
         if found:
             return found[0]
     return None
+
+
+def _parse_other(code: str, language: str) -> dict | None:
+    """A tree-sitter language's first function; a lone method is parsed inside a class."""
+    from preprocess.languages.registry import extractor
+
+    path = _SNIPPET_PATH.get(language)
+    if path is None:
+        return None
+    extract = extractor(language)
+    found, errors = extract(code.encode("utf-8"), path)
+    if (not found or errors) and language in ("javascript", "typescript", "java"):
+        wrapped, wrapped_errors = extract(f"class {_WRAP} {{\n{code}\n}}\n".encode("utf-8"), path)
+        if wrapped and (not found or not wrapped_errors):
+            found = [dict(r, name=r["name"].removeprefix(f"{_WRAP}.")) for r in wrapped]
+    return found[0] if found else None
 
 
 def fallback_record(code: str) -> dict:
@@ -132,7 +156,7 @@ def pool_records(bench: Bench, repo: str = "bench") -> tuple[list[dict], int]:
     """functions.csv-style records of the pool (id = pool index + 1) and how many fell back to raw text."""
     records, fallbacks = [], 0
     for i, code in enumerate(bench.codes):
-        fields = _parse_first_function(code)
+        fields = _parse_first_function(code, bench.languages[i] or "python")
         if fields is None:
             fallbacks += 1
             fields = fallback_record(code)

@@ -161,3 +161,11 @@ def test_header_language_is_sniffed(tmp_path):
     assert {f.relpath: f.language for f in files} == {"c.h": "c", "cpp.h": "cpp"}
     recs = {f.relpath: process_file(f).records for f in files}
     assert [r["name"] for r in recs["cpp.h"]] == ["A.get"] and [r["name"] for r in recs["c.h"]] == ["one"]
+
+
+def test_named_function_expression_takes_the_statement_doc_comment(tmp_path):
+    (tmp_path / "r.js").write_text("/**\n * Adds two values.\n */\nvar add = _curry2(function add(a, b) {\n"
+                                   "  return Number(a) + Number(b);\n});\nitems.map(function (x) { return x; });\n")
+    files, _ = discover("r", tmp_path)
+    recs = process_file(files[0]).records
+    assert [(r["name"], r["start_line"], r["end_line"], r["desc"]) for r in recs] == [("add", 1, 6, "Adds two values.")]

@@ -32,7 +32,11 @@ class JavaScriptExtractor(TreeSitterExtractor):
             if name is None:
                 return None
             return FunctionSite(node, _key(name, src), _exported(node), name_node=name)
-        return self._bound_value(node, src)
+        site = self._bound_value(node, src)
+        if site is None and t == "function_expression" and node.child_by_field_name("name") is not None:
+            name = node.child_by_field_name("name")   # `var add = curry(function add(a, b) {...})`
+            return FunctionSite(node, text(name, src), _statement_of(node), name_node=name)
+        return site
 
     def _bound_value(self, node, src) -> FunctionSite | None:
         """`const f = () => ...`, `obj.f = function () {}`, `{ f: () => ... }`, class fields `f = () => ...`."""
@@ -71,6 +75,22 @@ class TypeScriptExtractor(JavaScriptExtractor):
 
 class TSXExtractor(JavaScriptExtractor):
     grammar = staticmethod(tree_sitter_typescript.language_tsx)
+
+
+_STATEMENT_PARENTS = frozenset({"program", "statement_block", "class_body", "export_statement"})
+
+
+def _statement_of(node, max_up: int = 6):
+    """The statement a function expression sits in (where its doc comment is), or the node itself."""
+    cur = node
+    for _ in range(max_up):
+        parent = cur.parent
+        if parent is None:
+            return node
+        if parent.type in _STATEMENT_PARENTS:
+            return cur
+        cur = parent
+    return node
 
 
 def _is(a, b) -> bool:
