@@ -47,6 +47,16 @@ class Bench:
         return len(self.queries)
 
 
+def write_bench(path: str | Path, records: list[dict]) -> None:
+    """Write benchmark records as JSONL, atomically (the folder is created)."""
+    from common.fsutil import atomic_open
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path, "w", encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r) + "\n")
+
+
 def _field(rec: dict, key: str, where: str, required: bool) -> str | None:
     value = rec.get(key)
     if value is None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.fsutil import atomic_open
+from benchmarks.benchfile import write_bench
 from crawler.manifest import read_manifest
 from preprocess.allowlist import TOP_NPM, normalise, top_packages
 from preprocess.csvio import read_functions
@@ -107,10 +107,7 @@ def main(argv=None) -> int:
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    with atomic_open(args.out, "w", encoding="utf-8") as f:
-        for r in records:
-            f.write(json.dumps(r) + "\n")
+    write_bench(args.out, records)
     print(json.dumps(counts, indent=1))
     print(f"{len(records):,} records -> {args.out}")
     return 0
