@@ -132,21 +132,27 @@ def sync(dirs: list[str], index_dir: str | Path, cfg: SyncConfig | None = None, 
     return report
 
 
-def extract_rows(keys: list[Key], sources: dict, repos: dict[str, RepoRecord], cfg: SyncConfig) -> list[dict]:
-    """The function rows of these files, in (repo, path, position) order, as `preprocess extract` writes them."""
-    files = [sources[k] for k in keys]
-    rows = []
+def extract_rows(keys: list[Key], sources: dict, repos: dict[str, RepoRecord], cfg: SyncConfig,
+                 cache: dict[Key, list[dict]] | None = None) -> list[dict]:
+    """The function rows of these files, in (repo, path, position) order, as `preprocess extract` writes them.
+
+    Files in `cache` (rows a first sync extracted already) are not read again.
+    """
+    cache = cache or {}
+    files = [sources[k] for k in keys if k not in cache]
     parallel = cfg.workers > 1 and len(files) >= 64   # forking costs more than a few files take
+    found = {}
     with mp.get_context("fork").Pool(cfg.workers) if parallel else contextlib.nullcontext() as pool:
         results = pool.imap(extract, files, chunksize=8) if parallel else map(extract, files)
         for src, (records, _) in tqdm(zip(files, results), total=len(files), desc="extract", unit="file",
                                       disable=not cfg.progress or len(files) < 100, mininterval=1):
             repo = repos[src.repo]
-            for rec in records:
-                rows.append({"repo": src.repo, "path": src.relpath,
-                             "url": permalink(repo, src.relpath, rec["start_line"], rec["end_line"]),
-                             "language": rec.get("language") or getattr(src, "language", None) or "python", **rec})
-    return rows
+            found[(src.repo, src.relpath)] = [
+                {"repo": src.repo, "path": src.relpath,
+                 "url": permalink(repo, src.relpath, rec["start_line"], rec["end_line"]),
+                 "language": rec.get("language") or getattr(src, "language", None) or "python", **rec}
+                for rec in records]
+    return [r for k in keys for r in (cache[k] if k in cache else found[k])]
 
 
 def repo_state(repos: list[RepoRecord]) -> dict:
@@ -154,13 +160,25 @@ def repo_state(repos: list[RepoRecord]) -> dict:
 
 
 def create(repos: list[RepoRecord], index_dir: Path, cfg: SyncConfig, encoder) -> SyncReport:
-    """A new index of the folders: extract everything, build it in a temporary folder, rename it into place."""
+    """A new index of the folders: the first batch of files built in a temporary folder and renamed into
+    place, the other batches added as generations, so that a killed first sync resumes where it stopped."""
     states, sources = scan(repos, {}, 0)
     keys = sorted(states)
     rows = extract_rows(keys, sources, {r.name: r for r in repos}, cfg)
     if not rows:
         raise ValueError(f"no functions found in {', '.join(r.path for r in repos)}: nothing to index")
-    for i, r in enumerate(rows):
+    by_file: dict[Key, list[dict]] = {k: [] for k in keys}
+    for r in rows:
+        by_file[(r["repo"], r["path"])].append(r)
+    # the teacher's `auto` scope looks at the whole corpus, not at the first batch
+    if cfg.index.teacher == "auto":
+        cfg.index.teacher = "all" if len(rows) <= cfg.index.teacher_all_max else "documented"
+    # the first batch: batch_files files, and more until it holds a function (an index is never empty)
+    n = min(cfg.batch_files, len(keys))
+    while not any(by_file[k] for k in keys[:n]):
+        n += 1
+    first = [r for k in keys[:n] for r in by_file[k]]
+    for i, r in enumerate(first):
         r["id"] = i
     for orphan in index_dir.parent.glob(f".{index_dir.name}.*.tmp"):   # a killed first sync's build folder
         shutil.rmtree(orphan, ignore_errors=True)
@@ -169,29 +187,35 @@ def create(repos: list[RepoRecord], index_dir: Path, cfg: SyncConfig, encoder) -
     cfg.index.progress = cfg.progress
     with atomic_dir(index_dir) as tmp:
         built = tmp / "build"
-        manifest = build_index(rows, model, built, cfg.index, encoder=encoder)
+        manifest = build_index(first, model, built, cfg.index, encoder=encoder)
         for f in built.iterdir():
             os.replace(f, tmp / f.name)
         built.rmdir()
         store = Store(tmp / STORE)
         ss.init(store)
-        ss.put_files(store, states)
-        manifest = dict(manifest, generation=0, sync={"roots": {r.name: r.path for r in repos}, "files": len(states)})
+        ss.put_files(store, {k: states[k] for k in keys[:n]})
+        manifest = dict(manifest, generation=0, sync={"roots": {r.name: r.path for r in repos}, "files": n})
         ss.put_state(store, "repos", repo_state(repos))
         ss.put_state(store, "synced_ns", time.time_ns())
         ss.put_state(store, "manifest", manifest)
         store.commit()
         store.close()
         write_manifest(tmp, manifest)
-    return SyncReport(created=True, changes=Changes(added=keys), added=len(rows), functions=manifest["size"],
-                      encoder=encoder)
+    report = SyncReport(created=True, added=len(first), functions=manifest["size"], encoder=encoder)
+    if n < len(keys):
+        rest = {k: (states[k].blob, by_file[k]) for k in keys[n:]}
+        updater = Updater(index_dir, cfg, encoder, cache=rest)
+        more = updater.run([r.path for r in repos])
+        report.added, report.functions, report.generation = len(first) + more.added, more.functions, more.generation
+    report.changes = Changes(added=keys)
+    return report
 
 
 class Updater:
     """One incremental sync of an existing index (the caller holds its lock)."""
 
-    def __init__(self, index_dir: Path, cfg: SyncConfig, encoder):
-        self.dir, self.cfg, self._encoder = index_dir, cfg, encoder
+    def __init__(self, index_dir: Path, cfg: SyncConfig, encoder, cache: dict[Key, tuple[str, list[dict]]] | None = None):
+        self.dir, self.cfg, self._encoder, self._cache = index_dir, cfg, encoder, cache or {}
         self.store = Store(index_dir / STORE)
         manifest = stored_manifest(self.store)
         if manifest is None:
@@ -217,6 +241,8 @@ class Updater:
         racy = ss.get_state(self.store, "synced_ns", 0) - RACY_NS
         states, self.sources = scan(repos, known, racy)
         changes = diff(known, states)
+        # rows a first sync extracted, for files still holding the bytes it read
+        self.cache = {k: rows for k, (blob, rows) in self._cache.items() if k in states and states[k].blob == blob}
         old_repos = ss.get_state(self.store, "repos", {})
         relink = [n for n, s in repo_state(repos).items() if n in old_repos and old_repos[n] != s]
         report = SyncReport(changes=changes)
@@ -274,7 +300,7 @@ class Updater:
             ss.relink(self.store, repo, self._url_of(repo))
         removed = ss.drop_files(self.store, dels)
         ss.put_files(self.store, {k: states[k] for k in adds} | {new: states[new] for _, new in renames})
-        rows = extract_rows(adds, self.sources, self.repos, self.cfg)
+        rows = extract_rows(adds, self.sources, self.repos, self.cfg, self.cache)
         lex_dir, delta_ids, delta_xb, lex_deleted = self._lexical(gen, removed)
         next_id = iter(range(max(self.manifest["next_id"], self.store.max_id() + 1), 2 ** 62))
         new_ids, new_xb = [], []

@@ -120,18 +120,20 @@ def slow(self, *a, **k):
     time.sleep(120)
     return out
 s.Updater._vectors = slow
-cfg = s.SyncConfig(progress=False, index=IndexConfig(progress=False))
+cfg = s.SyncConfig(progress=False, index=IndexConfig(progress=False), model="hashing:64", batch_files=2)
 s.sync([sys.argv[1]], sys.argv[2], cfg)
 """
 
 
-def test_a_killed_sync_leaves_a_usable_index_and_the_next_one_finishes(tmp_path):
+@pytest.mark.parametrize("first", [False, True], ids=["update", "first sync"])
+def test_a_killed_sync_leaves_a_usable_index_and_the_next_one_finishes(tmp_path, first):
     proj = make_project(tmp_path / "proj")
-    idx = tmp_path / "index"
-    sync([str(proj)], idx, config())
-    before = contents(idx)
-    (proj / "pkg/maths.py").write_text('def subtract(a, b):\n    """Subtract b from a."""\n    return a - b\n')
-    (proj / "tools/net.py").unlink()
+    idx = tmp_path / "idx"
+    if not first:
+        sync([str(proj)], idx, config())
+        before = contents(idx)
+        (proj / "pkg/maths.py").write_text('def subtract(a, b):\n    """Subtract b from a."""\n    return a - b\n')
+        (proj / "tools/net.py").unlink()
     script, marker = tmp_path / "script" / "killed.py", tmp_path / "ready"
     script.parent.mkdir()      # not beside the index folder, which Python would take for the `index` package
     script.write_text(KILLED)
@@ -145,12 +147,19 @@ def test_a_killed_sync_leaves_a_usable_index_and_the_next_one_finishes(tmp_path)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    assert_same_index(contents(idx), before, exact_bm25=True)   # the previous generation, whole
-    hits = Searcher.open(idx).search("http request", k=3).hits
-    assert any(h.name == "http_request" for h in hits)
+    if first:   # the first batch of files (2) was committed and is searchable; the rest is still to come
+        m = json.loads((idx / "manifest.json").read_text())
+        assert m["generation"] == 0 and m["sync"]["files"] == 2
+        partial = Searcher.open(idx).size
+    else:
+        assert_same_index(contents(idx), before, exact_bm25=True)   # the previous generation, whole
+        hits = Searcher.open(idx).search("http request", k=3).hits
+        assert any(h.name == "http_request" for h in hits)
     sync([str(proj)], idx, config())
     sync([str(proj)], tmp_path / "fresh", config())
     assert_same_index(contents(idx), contents(tmp_path / "fresh"), exact_bm25=False)
+    if first:
+        assert 0 < partial < len(contents(idx)["records"])
 
 
 def test_a_second_sync_is_refused_clearly_or_waits(tmp_path, capsys):
@@ -296,3 +305,13 @@ def test_watch_command_exits_cleanly_on_ctrl_c(tmp_path):
     assert proc.returncode == 0, err
     assert "stopped watching" in err and "Traceback" not in err
     assert Searcher.open(idx).size > 0
+
+
+def test_a_first_sync_in_batches_equals_one_in_a_single_batch(tmp_path):
+    proj = make_project(tmp_path / "proj")
+    one, many = config(), config()
+    many.batch_files = 1
+    r = sync([str(proj)], tmp_path / "many", many)
+    sync([str(proj)], tmp_path / "one", one)
+    assert r.created and r.generation > 0     # batches after the first were generations
+    assert_same_index(contents(tmp_path / "many"), contents(tmp_path / "one"), exact_bm25=True)
