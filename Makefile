@@ -15,13 +15,13 @@ PRETRAINED := codenn/pretrained
 INDEX_MODEL ?= $(if $(wildcard $(MODEL)/model.safetensors),$(MODEL),$(PRETRAINED))
 
 .PHONY: help venv corpus extract dataset train index serve crawl eval bench tensorboard demo test export-model \
-        codegen-train codegen-train-rag humaneval humaneval-setup bench-humaneval bench-humaneval-rag bench-extract bench-web browser-deps clean
+        codegen-train codegen-train-rag humaneval humaneval-setup bench-humaneval bench-humaneval-rag bench-extract bench-web bench-sync bench-mcp browser-deps clean
 
 help:
 	@echo "make demo   - whole pipeline on the default corpus (stdlib + site-packages), then serve"
 	@echo "make test   - run the test suite"
 	@echo "stages: corpus extract dataset train index serve crawl eval bench tensorboard codegen-train"
-	@echo "benchmarks: bench-extract bench-web bench-pypi bench-humaneval bench-humaneval-rag (after codegen-train-rag)"
+	@echo "benchmarks: bench-extract bench-web bench-sync bench-mcp bench-pypi bench-humaneval bench-humaneval-rag (after codegen-train-rag)"
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -67,6 +67,12 @@ bench-extract: venv
 
 bench-web: venv
 	$(PY) -m benchmarks.web_load --index $(INDEX) --clients 1,8,32 --requests 10000
+
+bench-sync: venv
+	$(PY) -m benchmarks.sync_speed --out $(DATA)/bench/sync_speed.json
+
+bench-mcp: venv
+	$(PY) -m benchmarks.mcp_latency --index $(INDEX) --calls 1000 --out $(DATA)/bench/mcp_latency.json
 
 bench-pypi: venv
 	$(PY) -m benchmarks.pypi_corpus --tops 100,500 --data $(DATA)/pypi_corpus
