@@ -14,6 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repos", default="data/repos.jsonl")
     p.add_argument("--out", default="data/functions.csv")
     p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--ray", metavar="ADDRESS", help="extract on a Ray cluster (`auto`: a local one); needs the distributed extra")
     p = sub.add_parser("dataset", help="clean, deduplicate, split, build vocabularies, write HDF5")
     p.add_argument("--functions", default="data/functions.csv")
     p.add_argument("--out", default="data/dataset")
@@ -28,7 +29,12 @@ def main(argv: list[str] | None = None) -> int:
             from .extract import ExtractConfig, extract
 
             cfg = ExtractConfig() if args.workers is None else ExtractConfig(workers=args.workers)
-            stats = extract(args.repos, args.out, cfg)
+            if args.ray:  # Ray is imported only on this branch
+                from common.ray_cluster import RayConfig
+                from .ray_extract import extract_ray
+                stats = extract_ray(args.repos, args.out, cfg, RayConfig(address=args.ray, workers=args.workers or 0))
+            else:
+                stats = extract(args.repos, args.out, cfg)
             dt = time.perf_counter() - t0
             print(f"{stats.summary()}; {dt:.1f}s ({stats.functions / max(dt, 1e-9):,.0f} functions/s) -> {args.out}")
         else:

@@ -1,0 +1,118 @@
+"""Extraction on Ray Data: files are parsed by tasks across the cluster, rows numbered here in file order.
+
+The driver discovers files exactly as the single-process run does (repositories sorted by name, then
+`discover`'s order), ships them in chunks to tasks that call `process_file`, and reads the results
+back in input order (`preserve_order`), so ids are assigned in the same (repo, path, position) order.
+A task that raises or whose worker dies is re-run by Ray (`max_retries`); only a finished task's
+output is ever read, and every file index is checked to arrive exactly once.
+"""
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from tqdm import tqdm
+
+from common.ray_cluster import RayConfig, connect, data_context, worker_count
+from crawler.manifest import permalink, read_manifest
+from .csvio import write_functions
+from .extract import ExtractConfig, ExtractStats, process_file
+from .files import SourceFile, discover
+
+FILE_FIELDS = ("repo", "abspath", "relpath", "language")
+
+
+def unpack(result) -> tuple[SourceFile, list[dict] | None, str | None]:
+    """(src, records, skip reason) of process_file's result, whether a tuple or a FileResult."""
+    if isinstance(result, tuple):
+        return result[0], result[1], result[2]
+    return result.src, result.records, result.skip_reason
+
+
+def extract_batch(batch: dict, fn: Callable = process_file) -> dict:
+    """Ray task: extract a chunk of files; each result is pickled whole (records, skip reason)."""
+    out = []
+    for k in range(len(batch["i"])):
+        fields = {f: str(batch[f][k]) for f in FILE_FIELDS if f in batch}
+        src = SourceFile(**{f: v for f, v in fields.items() if f in SourceFile.__dataclass_fields__})
+        out.append(pickle.dumps(fn(src)))
+    return {"i": np.asarray(batch["i"], np.int64), "result": np.array(out, dtype=object)}
+
+
+def discover_all(repos) -> tuple[list[SourceFile], ExtractStats]:
+    """Every file of the repositories in the single-process order, and the discovery's skip counts."""
+    stats, files = ExtractStats(), []
+    for repo in sorted(repos, key=lambda r: r.name):
+        found, skipped = discover(repo.name, repo.path)
+        stats.skipped.update(skipped)
+        stats.repos += 1
+        files.extend(found)
+    return files, stats
+
+
+def file_items(files: list[SourceFile]) -> list[dict]:
+    return [{"i": i, **{f: str(getattr(s, f)) for f in FILE_FIELDS if hasattr(s, f)}} for i, s in enumerate(files)]
+
+
+def stream_results(files: list[SourceFile], cfg: ExtractConfig, rcfg: RayConfig, fn: Callable = process_file):
+    """Yield process_file's results in input order, computed by Ray tasks (each file exactly once)."""
+    ray = connect(rcfg)
+    data_context(rcfg)
+    if not files:
+        return
+    ds = ray.data.from_items(file_items(files), override_num_blocks=min(len(files), 4 * worker_count(rcfg)))
+    ds = ds.map_batches(extract_batch, fn_kwargs={"fn": fn}, batch_size=max(1, cfg.chunksize), batch_format="numpy",
+                        concurrency=worker_count(rcfg),
+                        max_retries=rcfg.max_retries, retry_exceptions=True, num_cpus=1)
+    expected = 0
+    for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
+        for i, blob in zip(batch["i"], batch["result"]):
+            if int(i) != expected:   # a lost or repeated chunk would show here, not as wrong ids
+                raise RuntimeError(f"Ray returned file {int(i)} where file {expected} was due")
+            expected += 1
+            yield pickle.loads(blob)
+    if expected != len(files):
+        raise RuntimeError(f"Ray returned {expected} of {len(files)} files")
+
+
+def iter_rows_ray(repos, cfg: ExtractConfig, stats: ExtractStats, rcfg: RayConfig, fn: Callable = process_file):
+    """The single process's functions.csv rows (same ids and order), extracted on Ray."""
+    by_name = {r.name: r for r in repos}
+    files, found = discover_all(repos)
+    stats.skipped.update(found.skipped)
+    stats.repos += found.repos
+    next_id = 0
+    with tqdm(total=len(files), unit="file", desc="extract (ray)", disable=not cfg.progress) as bar:
+        for result in stream_results(files, cfg, rcfg, fn):
+            src, records, reason = unpack(result)
+            bar.update()
+            if reason:
+                stats.skipped[reason] += 1
+                continue
+            stats.files += 1
+            repo = by_name[src.repo]
+            for rec in records:
+                stats.functions += 1
+                stats.documented += bool(rec["desc"])
+                yield {"id": next_id, "repo": src.repo, "path": src.relpath,
+                       "url": permalink(repo, src.relpath, rec["start_line"], rec["end_line"]),
+                       "language": getattr(src, "language", None) or cfg.language, **rec}
+                next_id += 1
+
+
+def extract_ray(repos_path: str | Path, out_path: str | Path, cfg: ExtractConfig | None = None,
+                rcfg: RayConfig | None = None, fn: Callable = process_file) -> ExtractStats:
+    """`extract` on a Ray cluster: the same functions.csv, written atomically; return the counts."""
+    cfg, rcfg = cfg or ExtractConfig(), rcfg or RayConfig()
+    repos_path = Path(repos_path)
+    if not repos_path.exists():
+        raise FileNotFoundError(f"{repos_path} does not exist: run `make corpus` (or `python -m crawler local PATH`) first")
+    repos = [r for r in read_manifest(repos_path) if r.status == "ok" and r.path]
+    for r in repos:
+        if not Path(r.path).exists():
+            raise FileNotFoundError(f"repository {r.name}: path {r.path} does not exist")
+    stats = ExtractStats()
+    write_functions(out_path, iter_rows_ray(repos, cfg, stats, rcfg, fn))
+    return stats
