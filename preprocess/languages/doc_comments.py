@@ -20,7 +20,7 @@ class DocComment:
 
     style: str = "any"
 
-    def find(self, ex, site, start_node, src: bytes) -> tuple[str, int | None]:
+    def find(self, site, start_node, src: bytes) -> tuple[str, int | None]:
         """(first sentence of the doc comment, its first row) or ("", None)."""
         block = comments_above(start_node, src)
         if self.style == "jsdoc":

@@ -143,7 +143,7 @@ class TreeSitterExtractor:
                     if callee:
                         for f in enclosing:
                             f.calls.append((node.start_byte, node.end_byte, callee))
-                elif t in self.identifier_types and node.id not in skip:
+                elif t in self.identifier_types:
                     for f in enclosing:
                         f.idents.append((node.start_byte, text(node, src)))
             stack.extend((c, enclosing, classes) for c in node.named_children)
@@ -152,7 +152,7 @@ class TreeSitterExtractor:
     def _record(self, f: _Found, src: bytes, lines: list[str]) -> dict:
         site = f.site
         start_node = self._declaration_start(site.anchor)
-        desc, doc_row = self.doc.find(self, site, start_node, src)
+        desc, doc_row = self.doc.find(site, start_node, src)
         first = doc_row if doc_row is not None else start_node.start_point.row
         end = max(site.anchor.end_point.row, site.node.end_point.row)
         code = textwrap.dedent("\n".join(lines[first:end + 1])).rstrip() + "\n"
