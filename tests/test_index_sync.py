@@ -315,3 +315,34 @@ def test_a_first_sync_in_batches_equals_one_in_a_single_batch(tmp_path):
     sync([str(proj)], tmp_path / "one", one)
     assert r.created and r.generation > 0     # batches after the first were generations
     assert_same_index(contents(tmp_path / "many"), contents(tmp_path / "one"), exact_bm25=True)
+
+
+def test_readers_searching_during_syncs_always_see_one_whole_generation(tmp_path):
+    proj = make_project(tmp_path / "proj")
+    idx = tmp_path / "index"
+    sync([str(proj)], idx, config())
+    live, errors, seen, stop = LiveSearcher(idx), [], set(), threading.Event()
+
+    def read():
+        while not stop.is_set() and len(seen) < 10_000:
+            try:
+                s = live.get()
+                hits = s.search("numbers", k=50, mode="lexical").hits
+                # every hit is a record of this generation's store, and the store agrees with its size
+                assert all(s.store.get([h.id]) for h in hits) and s.store.count() == s.size
+                seen.add(s.manifest.get("generation", 0))
+            except Exception as e:  # noqa: BLE001 -- reported below
+                errors.append(e)
+                return
+    t = threading.Thread(target=read)
+    t.start()
+    try:
+        for n in range(6):
+            (proj / f"pkg/numbers{n}.py").write_text(f'def numbers_{n}(x):\n    """More numbers."""\n    return x * {n}\n')
+            if n % 2:
+                (proj / f"pkg/numbers{n - 1}.py").unlink()
+            sync([str(proj)], idx, config())
+    finally:
+        stop.set()
+        t.join(60)
+    assert not errors, errors[0]
