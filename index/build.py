@@ -94,13 +94,16 @@ def build_index(records: Iterable[dict], model_dir: str | Path | None, out_dir: 
         manifest = new_manifest(encoder, model_dir, cfg, store, index)
         if teacher is not None:
             manifest["model"]["teacher"] = teacher
-        manifest["build"] = {"functions": n, "encode_seconds": round(enc_s, 3),
-                             "functions_per_second": round(n / max(enc_s, 1e-9), 1),
-                             "vector_index_seconds": round(vec_s, 3),
-                             "total_seconds": round(time.perf_counter() - t0, 3)}
+        manifest["build"] = build_stats(n, enc_s, vec_s, t0)
         write_manifest(tmp, manifest)
         store.close()
     return manifest
+
+
+def build_stats(n: int, enc_s: float, vec_s: float, t0: float) -> dict:
+    """The manifest's build figures: functions, encoding speed, vector index and total seconds."""
+    return {"functions": n, "encode_seconds": round(enc_s, 3), "functions_per_second": round(n / max(enc_s, 1e-9), 1),
+            "vector_index_seconds": round(vec_s, 3), "total_seconds": round(time.perf_counter() - t0, 3)}
 
 
 def configure_teacher(encoder, cfg: IndexConfig, total: int | None) -> dict | None:
@@ -117,8 +120,13 @@ def configure_teacher(encoder, cfg: IndexConfig, total: int | None) -> dict | No
     return encoder.configure_teacher(scope, cfg.teacher_tokens, cfg.teacher_int8)
 
 
-def new_manifest(encoder, model_dir, cfg: IndexConfig, store: Store, index) -> dict:
+def new_manifest(encoder, model_dir, cfg: IndexConfig, store: Store, index, **parts) -> dict:
+    """The manifest of a fresh index; `parts` (e.g. a backend's lexical/vectors) replace the native ones."""
     stamp = now()
+    native = {"lexical": {"engine": "tantivy", "version": tantivy.__version__, "dir": LEXICAL}}
+    if index is not None:
+        native["vectors"] = {"file": VECTORS, "kind": vectors.kind_of(index), "ntotal": int(index.ntotal),
+                             "tombstones": len(store.tombstones())}
     return {
         "format": FORMAT,
         "model": model_info(encoder, model_dir),
@@ -126,9 +134,8 @@ def new_manifest(encoder, model_dir, cfg: IndexConfig, store: Store, index) -> d
         "repos": len(store.repos()),
         "next_id": store.max_id() + 1,
         "store": STORE,
-        "lexical": {"engine": "tantivy", "version": tantivy.__version__, "dir": LEXICAL},
-        "vectors": {"file": VECTORS, "kind": vectors.kind_of(index), "ntotal": int(index.ntotal),
-                    "tombstones": len(store.tombstones())},
+        **native,
+        **parts,
         "config": cfg.to_dict(),
         "created": stamp,
         "updated": stamp,

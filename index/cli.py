@@ -44,6 +44,12 @@ def parser() -> argparse.ArgumentParser:
                         "all when there are at most teacher_all_max (default auto)")
     b.add_argument("--teacher-tokens", type=int, help="code tokens the teacher reads (default: the model's, 128)")
     b.add_argument("--teacher-fp32", action="store_true", help="full-precision teacher (slower; a GPU uses it anyway)")
+    b.add_argument("--backend", choices=("native", "milvus"), default="native",
+                   help="where vectors and BM25 live: native files (default) or a Milvus collection")
+    b.add_argument("--milvus-uri", help="milvus-lite file or http://host:19530 (default: milvus.db in the index folder)")
+    b.add_argument("--milvus-fusion", choices=("weighted", "rrf", "native"), default="weighted",
+                   help="hybrid fusion: Milvus's weighted or RRF ranker, or ours over Milvus's two lists")
+    b.add_argument("--ray", metavar="ADDRESS", help="encode on a Ray cluster (`auto`: a local one); needs the distributed extra")
     b.add_argument("--no-progress", action="store_true")
     a = ix.add_parser("add", help="add the functions of new repositories")
     a.add_argument("--functions", required=True, help="a functions.csv holding the new repositories")
@@ -95,7 +101,7 @@ def render(res, offset: int = 0) -> str:
 
 def cmd_build(args) -> int:
     from preprocess.csvio import read_functions
-    from .build import build_index
+    from .build_select import run_build
     from .manifest import IndexConfig
     flags = [f"vectors.kind={args.kind}"] if args.kind else []
     flags += [f"teacher={args.teacher}"] if args.teacher else []
@@ -106,7 +112,7 @@ def cmd_build(args) -> int:
     total = sum(1 for _ in read_functions(args.functions))
     if not total:  # a missing or empty file is reported before any progress bar
         raise ValueError(f"{args.functions} holds no functions: nothing to index")
-    m = build_index(read_functions(args.functions), args.model, args.out, cfg, total=total)
+    m = run_build(args, cfg, total)
     b = m["build"]
     print(f"indexed {m['size']:,} functions of {m['repos']:,} repositories into {args.out} "
           f"({m['vectors']['kind']}, model {m['model']['identity']}; encoding {b['functions_per_second']:,.0f} fn/s, "

@@ -98,6 +98,8 @@ def read_manifest(index_dir: str | Path) -> dict:
     # a synced index names its generation's parts (lexical.N/, a delta file); a built one uses the defaults
     parts = (manifest.get("store", STORE), (manifest.get("vectors") or {}).get("file", VECTORS),
              (manifest.get("lexical") or {}).get("dir", LEXICAL))
+    if (manifest.get("backend") or {}).get("name", "native") != "native":
+        parts = parts[:1]   # vectors and BM25 live in the backend's engine (index.backends)
     for part in parts:
         if not (Path(index_dir) / part).exists():
             raise IndexCorruptError(f"{index_dir} lacks {part}: rebuild the index with `make index`")

@@ -149,9 +149,9 @@ class RayEncoder:
 
 
 def build_index_ray(functions: str | Path, model: str, out_dir: str | Path, cfg: IndexConfig | None = None,
-                    rcfg: RayConfig | None = None, total: int | None = None, **kwargs) -> dict:
-    """build_index over functions.csv with the encoding on a Ray cluster; the same index as the single process."""
+                    rcfg: RayConfig | None = None, total: int | None = None, builder=build_index, **kwargs) -> dict:
+    """builder (build_index, or a backend's) over functions.csv with the encoding on a Ray cluster."""
     cfg, rcfg = cfg or IndexConfig(), rcfg or RayConfig()
     functions = Path(functions).resolve()
     encoder = RayEncoder(model, functions, cfg, rcfg)
-    return build_index(read_functions(functions), model, out_dir, cfg, encoder=encoder, total=total, **kwargs)
+    return builder(read_functions(functions), model, out_dir, cfg, encoder=encoder, total=total, **kwargs)

@@ -5,6 +5,7 @@ import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -13,9 +14,11 @@ import numpy as np
 from . import vectors
 from .analysis import ParsedQuery, matched_lines, parse_query
 from .encoders import check_identity, encoder_for, limit_torch_threads, load_encoder
+from .backends import backend_name
 from .errors import QueryError
 from .fusion import FusionConfig, fuse, fuse_all
 from .lexical import LexicalConfig, LexicalIndex
+from .manifest import STORE, read_manifest
 from .snapshot import load_vectors, open_snapshot
 from .scorers import Filter, LexicalScorer, NeuralScorer
 from .store import Store
@@ -102,6 +105,9 @@ class Searcher:
              cfg: SearchConfig | None = None, vector_cfg: VectorConfig | None = None) -> "Searcher":
         """Open an index with the model it was built with (model_dir defaults to the manifest's)."""
         index_dir = Path(index_dir)
+        manifest = read_manifest(index_dir)
+        if backend_name(manifest) != "native":   # vectors and BM25 in another engine: index.backends
+            return cls.open_backend(index_dir, manifest, model_dir, encoder=encoder, cfg=cfg)
         snap = open_snapshot(index_dir)    # one generation, even while `index sync` publishes the next
         manifest, store = snap.manifest, snap.store
         if encoder is None:
@@ -118,6 +124,20 @@ class Searcher:
         if teacher is not None:   # its weights load on the first `best` query
             scorers["teacher"] = NeuralScorer(teacher, index, vcfg, store.tombstones(), name="teacher")
         return cls(store, scorers, cfg, manifest, index_dir)
+
+    @classmethod
+    def open_backend(cls, index_dir: Path, manifest: dict, model_dir=None, *, encoder=None,
+                     cfg: SearchConfig | None = None) -> "Searcher":
+        """Open an index whose manifest names a backend other than native (records stay in its store)."""
+        from .backends import open_scorers
+        if encoder is None:
+            encoder = load_encoder(model_dir) if model_dir is not None else encoder_for(manifest["model"])
+        check_identity(manifest["model"], encoder)
+        cfg = cfg or SearchConfig()
+        limit_torch_threads(cfg.torch_threads)
+        store = Store(index_dir / manifest.get("store", STORE), readonly=True)
+        scorers, modes = open_scorers(index_dir, manifest, encoder, store, VectorConfig(**manifest["config"]["vectors"]))
+        return cls(store, scorers, dataclasses.replace(cfg, modes={**cfg.modes, **modes}), manifest, index_dir)
 
     def close(self) -> None:
         if self._pool is not None:

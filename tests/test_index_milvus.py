@@ -1,0 +1,125 @@
+"""The Milvus backend (milvus-lite here) answers like the native engine, filters included."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pymilvus")
+pytest.importorskip("milvus_lite")
+
+from index.backends.milvus import MilvusConfig  # noqa: E402
+from index.backends.milvus_build import build_milvus_index  # noqa: E402
+from index.backends.milvus_search import expression, glob_to_like  # noqa: E402
+from index.build import build_index  # noqa: E402
+from index.manifest import IndexConfig, read_manifest  # noqa: E402
+from index.scorers import Filter  # noqa: E402
+from index.searcher import Searcher  # noqa: E402
+from index.synthetic import NOUNS, VERBS, make_records  # noqa: E402
+
+QUERIES = [f"{v} {n}" for v in VERBS[:6] for n in NOUNS[:5]]
+
+
+def overlap(a, b, k=10) -> float:
+    a, b = [h.id for h in a.hits[:k]], [h.id for h in b.hits[:k]]
+    return len(set(a) & set(b)) / max(len(a), 1)
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    """The same synthetic corpus indexed natively and into milvus-lite (a file inside the index folder)."""
+    tmp = tmp_path_factory.mktemp("milvus")
+    records = make_records(n_repos=6, per_repo=40, languages=("python", "javascript"))
+    build_index(records, "hashing", tmp / "native", IndexConfig(progress=False))
+    m = build_milvus_index(records, "hashing", tmp / "milvus", IndexConfig(progress=False), MilvusConfig())
+    native, milvus = Searcher.open(tmp / "native"), Searcher.open(tmp / "milvus")
+    yield native, milvus, m, records
+    native.close()
+    milvus.close()
+
+
+def test_manifest_names_the_backend_and_the_index_reopens_without_flags(pair, tmp_path):
+    _, milvus, m, records = pair
+    assert m["backend"]["name"] == "milvus" and m["backend"]["uri"] == "milvus.db"
+    assert read_manifest(milvus.index_dir)["backend"]["collection"] == m["backend"]["collection"]
+    assert milvus.size == len(records)
+    assert (milvus.index_dir / "milvus.db").exists() and not (milvus.index_dir / "vectors.faiss").exists()
+
+
+def test_neural_and_lexical_lists_match_the_native_engine(pair):
+    native, milvus, _, _ = pair
+    neural = np.mean([overlap(native.search(q, mode="neural"), milvus.search(q, mode="neural")) for q in QUERIES])
+    lexical = np.mean([overlap(native.search(q, mode="lexical"), milvus.search(q, mode="lexical")) for q in QUERIES])
+    assert neural == 1.0   # exact inner product over the same vectors on both sides
+    assert lexical >= 0.8, lexical   # BM25 on both; ties among equal scores may break differently
+
+
+def test_hybrid_goes_through_milvus_fusion_and_overlaps_ours(pair):
+    native, milvus, _, _ = pair
+    assert milvus.cfg.modes["hybrid"] == ("milvus_hybrid",)
+    res = [(native.search(q), milvus.search(q)) for q in QUERIES]
+    assert all(b.hits for _, b in res)
+    assert np.mean([overlap(a, b) for a, b in res]) >= 0.5
+    first = res[0][1].hits[0]
+    assert first.code and first.url and first.matched_lines   # records and matched lines from the store
+
+
+@pytest.mark.parametrize("filters", [{"repo": "org/repo2"}, {"lang": "javascript"}, {"path": "pkg1/*"},
+                                     {"repo": "org/repo3", "path": "pkg[12]/*.py"}])
+def test_filters_become_milvus_expressions(pair, filters):
+    native, milvus, _, records = pair
+    # the native store's GLOB is the reference for what passes
+    allowed = set(native.store.filter_ids(filters.get("repo"), filters.get("lang"), filters.get("path")).tolist())
+    assert 0 < len(allowed) < len(records)
+    for mode in ("neural", "lexical", "hybrid"):
+        for q in QUERIES[:6]:
+            got = milvus.search(q, k=10, mode=mode, **filters)
+            assert got.hits and {h.id for h in got.hits} <= allowed
+            if mode == "neural":   # exact on both sides: the same filtered top-10
+                assert [h.id for h in got.hits] == [h.id for h in native.search(q, k=10, mode=mode, **filters).hits]
+
+
+def test_globs_translate_to_like_patterns():
+    assert glob_to_like("json/*.py") == "json/%.py"
+    assert glob_to_like("a_b?.py") == "a\\\\_b_.py"
+    assert glob_to_like("pkg[12]/*") is None
+    f = Filter(repo='o/"r"', language="go", path="x/*", allowed=np.array([1]))
+    assert expression(f) == 'repo == "o/\\"r\\"" and language == "go" and path like "x/%"'
+
+
+def test_cli_builds_milvus_and_search_needs_no_new_flag(tmp_path):
+    from preprocess.csvio import write_functions
+    write_functions(tmp_path / "f.csv", make_records(n_repos=2, per_repo=20))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    run = lambda *a: subprocess.run([sys.executable, "-m", "index.cli", *a], capture_output=True, text=True, env=env,
+                                    cwd=tmp_path, timeout=240)
+    b = run("index", "build", "--functions", "f.csv", "--model", "hashing", "--out", "ix", "--backend", "milvus",
+            "--milvus-uri", "shared.db", "--no-progress")
+    assert b.returncode == 0, b.stderr
+    assert read_manifest(tmp_path / "ix")["backend"]["uri"] == str(tmp_path / "shared.db")
+    s = run("search", "read json", "--index", "ix", "--json", "--repo", "org/repo1")
+    assert s.returncode == 0, s.stderr
+    hits = json.loads(s.stdout)["hits"]
+    assert hits and {h["repo"] for h in hits} == {"org/repo1"}
+    bad = run("index", "build", "--functions", "f.csv", "--model", "hashing", "--out", "ix2", "--milvus-uri", "x.db")
+    assert bad.returncode == 1 and "needs --backend milvus" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.skipif(not os.environ.get("MILVUS_URI"), reason="set MILVUS_URI=http://host:19530 to test a Milvus server")
+def test_a_milvus_server_answers_like_milvus_lite(pair, tmp_path):
+    native, _, _, records = pair
+    m = build_milvus_index(records, "hashing", tmp_path / "server", IndexConfig(progress=False),
+                           MilvusConfig(uri=os.environ["MILVUS_URI"], token=os.environ.get("MILVUS_TOKEN", ""),
+                                        index_type="HNSW", index_params={"M": 16, "efConstruction": 200}))
+    s = Searcher.open(tmp_path / "server")
+    try:
+        assert np.mean([overlap(native.search(q, mode="neural"), s.search(q, mode="neural")) for q in QUERIES]) >= 0.9
+    finally:
+        s.close()
+        from pymilvus import MilvusClient
+        MilvusClient(os.environ["MILVUS_URI"]).drop_collection(m["backend"]["collection"])
