@@ -74,7 +74,7 @@ def build_index(records: Iterable[dict], model_dir: str | Path | None, out_dir: 
     teacher = configure_teacher(encoder, cfg, total)
     t0 = time.perf_counter()
     with atomic_dir(out_dir) as tmp:
-        store = Store(tmp / STORE, create=True)
+        store = Store(tmp / STORE, create=True, compress=cfg.compress_code)
         lex = LexicalIndex(tmp / LEXICAL, cfg.lexical, create=True)
         sink = vectors.VectorSink(cfg.vectors, encoder.dim)
         try:

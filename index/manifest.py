@@ -38,6 +38,7 @@ class IndexConfig:
     teacher_all_max: int = 20_000      # ~2.5 min of teacher encoding on two cores
     teacher_tokens: int = 0            # 0: the model's setting; MiniLM reads at most 256
     teacher_int8: bool = True          # int8 on the CPU: 2.5x the throughput, cosqa-dev MRR -0.02
+    compress_code: bool = False        # zlib the store's code, tokens and apiseq: for 10M-function stores
 
     def __post_init__(self):
         if self.teacher not in TEACHER_SCOPES:
@@ -45,14 +46,16 @@ class IndexConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "IndexConfig":
-        extra = {k: d[k] for k in ("teacher", "teacher_all_max", "teacher_tokens", "teacher_int8") if k in d}
+        extra = {k: d[k] for k in ("teacher", "teacher_all_max", "teacher_tokens", "teacher_int8", "compress_code")
+                 if k in d}
         return cls(vectors=VectorConfig(**d.get("vectors", {})), lexical=LexicalConfig(**d.get("lexical", {})),
                    batch_size=d.get("batch_size", 1024), **extra)
 
     def to_dict(self) -> dict:
         return {"vectors": dataclasses.asdict(self.vectors), "lexical": dataclasses.asdict(self.lexical),
                 "batch_size": self.batch_size, "teacher": self.teacher, "teacher_all_max": self.teacher_all_max,
-                "teacher_tokens": self.teacher_tokens, "teacher_int8": self.teacher_int8}
+                "teacher_tokens": self.teacher_tokens, "teacher_int8": self.teacher_int8,
+                "compress_code": self.compress_code}
 
     def override(self, assignments: list[str]) -> "IndexConfig":
         """Apply `section.key=value` strings (e.g. vectors.kind=hnsw); unknown keys and wrong types are errors."""
@@ -64,7 +67,7 @@ class IndexConfig:
             if not sep or name not in names:
                 raise ValueError(f"unknown index setting {key!r} "
                                  f"(settings: vectors.<key>, lexical.<key>, batch_size, torch_threads, faiss_threads, teacher, "
-                                 f"teacher_all_max, teacher_tokens, teacher_int8)")
+                                 f"teacher_all_max, teacher_tokens, teacher_int8, compress_code)")
             current = getattr(target, name)
             try:
                 value = raw if isinstance(current, str) else json.loads(raw)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import zlib
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -37,17 +38,39 @@ def check_record(r: dict) -> None:
             raise ValueError(f"function record {r.get('id')!r} has no {key!r}")
 
 
-def _row(r: dict, rid: int) -> tuple:
+COMPRESSED = ("apiseq", "tokens", "code")   # the long columns: most of a 10M-row store's bytes
+
+
+def pack(text: str):
+    """zlib bytes of text where that is shorter (SQLite keeps them as a BLOB), else the text itself."""
+    raw = text.encode("utf-8")
+    z = zlib.compress(raw, 6)
+    return z if len(z) < len(raw) else text
+
+
+def unpack(row: sqlite3.Row) -> dict:
+    """A record as a dict, compressed columns back to text."""
+    d = dict(row)
+    for key in COMPRESSED:
+        if isinstance(d.get(key), bytes):
+            d[key] = zlib.decompress(d[key]).decode("utf-8")
+    return d
+
+
+def _row(r: dict, rid: int, compress: bool = False) -> tuple:
+    text = [r.get("apiseq") or "", r.get("tokens") or "", r["code"]]
+    if compress:
+        text = [pack(t) for t in text]
     return (int(rid), r["repo"], r["path"], int(r.get("start_line") or 0), int(r.get("end_line") or 0),
-            r.get("url") or "", r.get("language") or "", r["name"], r.get("apiseq") or "",
-            r.get("tokens") or "", r.get("desc") or "", r["code"], code_hash(r["code"]))
+            r.get("url") or "", r.get("language") or "", r["name"], text[0], text[1], r.get("desc") or "", text[2],
+            code_hash(r["code"]))
 
 
 class Store:
     """Records by row id; safe to share between threads (one connection behind a lock)."""
 
-    def __init__(self, path: str | Path, create: bool = False, readonly: bool = False):
-        self.path = Path(path)
+    def __init__(self, path: str | Path, create: bool = False, readonly: bool = False, compress: bool = False):
+        self.path, self.compress = Path(path), compress   # compress: zlib the long columns of new rows
         if not create and not self.path.exists():
             raise FileNotFoundError(f"{self.path} does not exist")
         uri = f"file:{self.path}?mode={'ro' if readonly else 'rwc'}"
@@ -68,7 +91,7 @@ class Store:
             check_record(r)
         try:
             with self.lock:
-                self.db.executemany(_INSERT, (_row(r, i) for r, i in zip(records, ids)))
+                self.db.executemany(_INSERT, (_row(r, i, self.compress) for r, i in zip(records, ids)))
         except sqlite3.IntegrityError as e:
             raise ValueError(f"duplicate function id among the records ({e})") from None
 
@@ -153,7 +176,7 @@ class Store:
 
     def get(self, ids: Sequence[int]) -> list[dict]:
         """Records of these row ids, in the order asked; unknown ids are left out."""
-        by_id = {r["id"]: dict(r) for r in self._in("*", ids)}
+        by_id = {r["id"]: unpack(r) for r in self._in("*", ids)}
         return [by_id[int(i)] for i in ids if int(i) in by_id]
 
     def hashes(self, ids: Sequence[int]) -> dict[int, int]:
@@ -166,7 +189,7 @@ class Store:
         while True:
             sql = "SELECT * FROM functions WHERE id > ?" + (" AND repo = ?" if repo else "") + " ORDER BY id LIMIT ?"
             with self.lock:
-                rows = [dict(r) for r in self.db.execute(sql, (last, repo, batch) if repo else (last, batch))]
+                rows = [unpack(r) for r in self.db.execute(sql, (last, repo, batch) if repo else (last, batch))]
             if not rows:
                 return
             yield rows

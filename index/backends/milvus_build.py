@@ -30,7 +30,7 @@ def build_milvus_index(records: Iterable[dict], model_dir, out_dir: str | Path, 
         store = None
         try:
             create_collection(client, name, encoder.dim, mcfg)
-            store = Store(tmp / STORE, create=True)
+            store = Store(tmp / STORE, create=True, compress=cfg.compress_code)
             writer = MilvusWriter(client, name, mcfg)
             n, enc_s = ingest(records, store, writer, encoder, cfg, record_id, writer.sink, total)
             if not n:
