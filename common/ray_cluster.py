@@ -9,7 +9,7 @@ from dataclasses import dataclass
 class RayConfig:
     """Where the cluster is and how the stages use it."""
 
-    address: str = "auto"          # `auto`: a running local cluster, else a new one on 127.0.0.1
+    address: str = "auto"          # `auto`: a new local cluster on 127.0.0.1; else a running cluster's address
     workers: int = 0               # concurrent tasks/actors (0: the cluster's CPUs)
     max_retries: int = 3           # a task whose worker died or raised is run again this many times
     preserve_order: bool = True    # results come back in input order: ids as in the single process
@@ -30,10 +30,9 @@ def connect(cfg: RayConfig):
     kwargs = {"ignore_reinit_error": True, "log_to_driver": False, "configure_logging": False}
     try:
         if cfg.address == "auto":
-            if os.environ.get("RAY_ADDRESS"):
-                ray.init(address=os.environ["RAY_ADDRESS"], **kwargs)
-            else:  # a new local cluster
-                ray.init(include_dashboard=False, **kwargs)
+            # always a private cluster: attaching to whatever cluster another job left running on this
+            # machine would share (and wait on) its workers; a running cluster is named by its address
+            ray.init(address="local", include_dashboard=False, num_cpus=cfg.workers or None, **kwargs)
         else:
             ray.init(address=cfg.address, **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as e:

@@ -24,13 +24,6 @@ from .files import SourceFile, discover
 FILE_FIELDS = ("repo", "abspath", "relpath", "language")
 
 
-def unpack(result) -> tuple[SourceFile, list[dict] | None, str | None]:
-    """(src, records, skip reason) of process_file's result, whether a tuple or a FileResult."""
-    if isinstance(result, tuple):
-        return result[0], result[1], result[2]
-    return result.src, result.records, result.skip_reason
-
-
 def extract_batch(batch: dict, fn: Callable = process_file) -> dict:
     """Ray task: extract a chunk of files; each result is pickled whole (records, skip reason)."""
     out = []
@@ -41,14 +34,15 @@ def extract_batch(batch: dict, fn: Callable = process_file) -> dict:
     return {"i": np.asarray(batch["i"], np.int64), "result": np.array(out, dtype=object)}
 
 
-def discover_all(repos) -> tuple[list[SourceFile], ExtractStats]:
-    """Every file of the repositories in the single-process order, and the discovery's skip counts."""
+def discover_all(repos, cfg: ExtractConfig) -> tuple[list[SourceFile], ExtractStats]:
+    """Every file of the repositories in the single-process order (extract.iter_rows), and the skip counts."""
     stats, files = ExtractStats(), []
     for repo in sorted(repos, key=lambda r: r.name):
-        found, skipped = discover(repo.name, repo.path)
+        found, skipped = discover(repo.name, repo.path, repo.extra.get("exclude", ()))
         stats.skipped.update(skipped)
         stats.repos += 1
-        files.extend(found)
+        wanted = repo.extra.get("languages") or cfg.languages   # the manifest may limit a repository's languages
+        files.extend(f for f in found if wanted is None or f.language in wanted)
     return files, stats
 
 
@@ -80,25 +74,25 @@ def stream_results(files: list[SourceFile], cfg: ExtractConfig, rcfg: RayConfig,
 def iter_rows_ray(repos, cfg: ExtractConfig, stats: ExtractStats, rcfg: RayConfig, fn: Callable = process_file):
     """The single process's functions.csv rows (same ids and order), extracted on Ray."""
     by_name = {r.name: r for r in repos}
-    files, found = discover_all(repos)
+    files, found = discover_all(repos, cfg)
     stats.skipped.update(found.skipped)
     stats.repos += found.repos
     next_id = 0
     with tqdm(total=len(files), unit="file", desc="extract (ray)", disable=not cfg.progress) as bar:
-        for result in stream_results(files, cfg, rcfg, fn):
-            src, records, reason = unpack(result)
+        for res in stream_results(files, cfg, rcfg, fn):
             bar.update()
-            if reason:
-                stats.skipped[reason] += 1
+            src = res.src
+            if res.skip_reason:
+                stats.skipped[res.skip_reason] += 1
                 continue
             stats.files += 1
+            stats.count(src.language, files=1, functions=len(res.records), parse_errors=int(res.parse_errors))
             repo = by_name[src.repo]
-            for rec in records:
+            for rec in res.records:
                 stats.functions += 1
                 stats.documented += bool(rec["desc"])
                 yield {"id": next_id, "repo": src.repo, "path": src.relpath,
-                       "url": permalink(repo, src.relpath, rec["start_line"], rec["end_line"]),
-                       "language": getattr(src, "language", None) or cfg.language, **rec}
+                       "url": permalink(repo, src.relpath, rec["start_line"], rec["end_line"]), **rec}
                 next_id += 1
 
 

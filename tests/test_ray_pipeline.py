@@ -49,6 +49,7 @@ def corpus(tmp_path_factory):
     broken = tmp / "broken"
     broken.mkdir()
     (broken / "bad.py").write_text("def f(:\n")
+    (broken / "util.js").write_text("/** Read a config file. */\nfunction readConfig(path) {\n  return fs.readFileSync(path);\n}\n")
     (broken / "good.py").write_text("def read_config(path):\n    \"\"\"Read a config file.\"\"\"\n    return open(path).read()\n")
     repos = [RepoRecord(name="stdlib/json", source="local", url="file:///json", path=str(STDLIB / "json")),
              RepoRecord(name="stdlib/html", source="local", url="file:///html", path=str(STDLIB / "html")),
@@ -64,7 +65,8 @@ def test_ray_extraction_equals_the_single_process(cluster, corpus):
     out = tmp / "ray.csv"
     rstats = extract_ray(tmp / "repos.jsonl", out, ExtractConfig(progress=False), RayConfig(workers=2))
     assert out.read_bytes() == single.read_bytes()
-    assert (rstats.files, rstats.functions, rstats.skipped) == (stats.files, stats.functions, stats.skipped)
+    assert (rstats.files, rstats.functions, rstats.skipped, rstats.by_language) == \
+        (stats.files, stats.functions, stats.skipped, stats.by_language)
     assert rstats.skipped and stats.functions > 20
 
 
