@@ -100,6 +100,7 @@ def test_web_app_lists_and_highlights_every_language(mixed_index):
     for lang in health["languages"]:
         assert f'<option value="{lang}"' in page
     assert "is_prime" in page and 'class="kd"' in page      # Pygments' Rust lexer marked `fn` as a keyword
+    assert '<span class="lang" title="language">rust</span>' in page
     api = client.get("/api/search?q=crc32+of+a+byte+slice&lang=go").get_json()
     assert api["results"][0]["language"] == "go" and api["results"][0]["name"] == "Checksum"
     assert json.dumps(client.get("/api/search?q=x&lang=cobol").get_json()).count("unknown language") == 1
