@@ -4,8 +4,8 @@
         --out data/bench/default-test.jsonl [--limit 5000]
 
 Each pair of the split becomes one record: the query is the docstring's first sentence (the
-dataset's `desc`), the code is the function with its docstring cut out, so that the answer is not
-written in the code it asks for. `valid` (training-side repositories never trained on) is the set
+dataset's `desc`), the code is the function with its docstring (another language's doc comment) cut
+out, so that the answer is not written in the code it asks for. `valid` (training-side repositories never trained on) is the set
 fusion weights may be tuned on; `test` is for reporting only.
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -41,6 +42,19 @@ def strip_docstring(code: str) -> str:
     return "\n".join(lines)
 
 
+_LEADING_COMMENT = re.compile(r"^\s*(/\*.*?\*/[ \t]*\n|([ \t]*//[^\n]*\n)+)", re.S)
+
+
+def strip_doc_comment(code: str) -> str:
+    """A tree-sitter language's function without the comment block it starts with, dedented again."""
+    return textwrap.dedent(_LEADING_COMMENT.sub("", code, count=1))
+
+
+def strip_doc(code: str, language: str) -> str:
+    """The function without its documentation: Python's docstring, another language's doc comment."""
+    return strip_docstring(code) if language == "python" else strip_doc_comment(code)
+
+
 def build(data: Path, functions: Path, split: str, limit: int | None, seed: int = 0) -> list[dict]:
     """Records of the split's pairs (a seeded sample of `limit` when given)."""
     ids_path = data / f"{split}.ids.json"
@@ -52,8 +66,9 @@ def build(data: Path, functions: Path, split: str, limit: int | None, seed: int 
     wanted, out = set(ids), {}
     for row in read_functions(functions):
         if row["id"] in wanted and row["desc"].strip():
-            out[row["id"]] = {"id": f"{split}-{row['id']}", "query": row["desc"], "code": strip_docstring(row["code"]),
-                              "language": row.get("language") or "python"}
+            lang = row.get("language") or "python"
+            out[row["id"]] = {"id": f"{split}-{row['id']}", "query": row["desc"], "code": strip_doc(row["code"], lang),
+                              "language": lang}
     return [out[i] for i in ids if i in out]
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -23,20 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.benchfile import write_bench
+from benchmarks.docstring_set import strip_doc_comment
 from crawler.manifest import read_manifest
 from preprocess.allowlist import TOP_NPM, normalise, top_packages
 from preprocess.csvio import read_functions
 from preprocess.extract import ExtractConfig, extract
 
 LANGUAGES = ("javascript", "typescript")
-_LEADING_COMMENT = re.compile(r"^\s*(/\*.*?\*/\s*|(//[^\n]*\n\s*)+)", re.S)
-
-
-def strip_doc_comment(code: str) -> str:
-    """The function without the comment block it starts with."""
-    return _LEADING_COMMENT.sub("", code, count=1)
-
-
 def _source_first(row: dict) -> tuple[int, str, int]:
     path = row["path"]
     return (0 if path.startswith("src/") or "/src/" in path else 1, path, row["start_line"])

@@ -117,3 +117,12 @@ def test_web_app_serves_best_and_warms_its_transformer(shipped_index):
     r = client.get("/api/search?q=copy+a+file+to+a+folder&mode=best&k=3")
     assert r.status_code == 200 and r.get_json()["mode"] == "best" and r.get_json()["results"]
     assert 'value="best"' in client.get("/?q=copy+a+file").get_data(as_text=True)
+
+
+def test_strip_doc_cuts_other_languages_doc_comments():
+    from benchmarks.docstring_set import strip_doc
+
+    assert strip_doc("// Greet returns x.\n// More.\nfunc Greet() {\n\treturn\n}\n", "go") == "func Greet() {\n\treturn\n}\n"
+    assert strip_doc("    /** Get it. */\n    get(k) {\n      return k;\n    }\n", "javascript") == "get(k) {\n  return k;\n}\n"
+    assert strip_doc("/// Doc.\n#[inline]\nfn f() {}\n", "rust") == "#[inline]\nfn f() {}\n"
+    assert strip_doc('def f():\n    """Doc."""\n    return 1', "python") == "def f():\n    return 1"
