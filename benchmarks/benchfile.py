@@ -18,7 +18,7 @@ import numpy as np
 from preprocess.functions import extract_functions_from_source
 from preprocess.text import tokenize_desc
 
-_DEF_NAME = re.compile(r"\bdef\s+([A-Za-z_]\w*)")
+_DEF_NAME = re.compile(r"\b(?:def|function|func|fn)\s+([A-Za-z_$][\w$]*)|([A-Za-z_$][\w$]*)\s*\(")
 
 
 class BenchFormatError(ValueError):
@@ -144,10 +144,15 @@ def _parse_other(code: str, language: str) -> dict | None:
         return None
     extract = extractor(language)
     found, errors = extract(code.encode("utf-8"), path)
-    if (not found or errors) and language in ("javascript", "typescript", "java"):
-        wrapped, wrapped_errors = extract(f"class {_WRAP} {{\n{code}\n}}\n".encode("utf-8"), path)
+    wrappers = [f"class {_WRAP} {{\n{code}\n}}\n"] if language in ("javascript", "typescript", "java") else []
+    if language in ("javascript", "typescript"):   # `name: function () {...}` of an object literal
+        wrappers.append(f"const {_WRAP} = {{\n{code}\n}};\n")
+    for source in wrappers:
+        if found and not errors:
+            break
+        wrapped, wrapped_errors = extract(source.encode("utf-8"), path)
         if wrapped and (not found or not wrapped_errors):
-            found = [dict(r, name=r["name"].removeprefix(f"{_WRAP}.")) for r in wrapped]
+            found, errors = [dict(r, name=r["name"].removeprefix(f"{_WRAP}.")) for r in wrapped], wrapped_errors
     return found[0] if found else None
 
 
@@ -155,7 +160,7 @@ def fallback_record(code: str) -> dict:
     """A record for code that does not parse: its words as tokens, its raw text as desc."""
     m = _DEF_NAME.search(code)
     return {
-        "name": m.group(1) if m else "",
+        "name": (m.group(1) or m.group(2)) if m else "snippet",
         "apiseq": "",
         "tokens": " ".join(dict.fromkeys(tokenize_desc(code))),
         "desc": " ".join(code.split()),

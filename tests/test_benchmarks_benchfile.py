@@ -93,3 +93,20 @@ def test_pool_records_take_the_outermost_function_and_fall_back_on_syntax_errors
     assert records[2]["tokens"].split()[:4] == ["def", "parse", "date", "s"]
     assert "strptime" in records[2]["desc"]
     assert all(r["code"] == c for r, c in zip(records, b.codes))
+
+
+def test_pool_snippets_of_other_languages_parse_in_their_language(tmp_path):
+    from benchmarks.benchfile import pool_records, read_bench
+
+    snippets = [("get(key) {\n  return this.entries.get(key);\n}\n", "javascript"),
+                ("gaussian: function (u) {\n  return Math.exp(-u * u);\n}\n", "javascript"),
+                ("public int add(int a) {\n  return Math.abs(a);\n}\n", "java"),
+                ("func (s *S) Run() {\n\tfmt.Println(1)\n}\n", "go"),
+                ("%%% not code at all (\n", "rust")]
+    path = tmp_path / "b.jsonl"
+    path.write_text("".join(json.dumps({"query": f"q{i}", "code": c, "language": lang, "id": str(i)}) + "\n"
+                            for i, (c, lang) in enumerate(snippets)))
+    records, fallbacks = pool_records(read_bench(path))
+    assert [(r["name"], r["apiseq"]) for r in records[:4]] == [
+        ("get", "entries.get"), ("gaussian", "Math.exp"), ("add", "Math.abs"), ("S.Run", "fmt.Println")]
+    assert fallbacks == 1 and records[4]["name"] == "all"   # the fallback takes the first `name(`
