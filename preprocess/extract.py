@@ -85,11 +85,11 @@ def iter_rows(repos: list[RepoRecord], cfg: ExtractConfig, stats: ExtractStats):
     by_name = {r.name: r for r in repos}
     files: list[SourceFile] = []
     for repo in sorted(repos, key=lambda r: r.name):
-        found, skipped = discover(repo.name, repo.path, repo.extra.get("exclude", ()))
+        wanted = repo.extra.get("languages") or cfg.languages   # the manifest may limit a repository's languages
+        found, skipped = discover(repo.name, repo.path, repo.extra.get("exclude", ()), wanted)
         stats.skipped.update(skipped)
         stats.repos += 1
-        wanted = repo.extra.get("languages") or cfg.languages   # the manifest may limit a repository's languages
-        files.extend(f for f in found if wanted is None or f.language in wanted)
+        files.extend(found)
     next_id = 0
     bar = tqdm(total=len(files), unit="file", desc="extract", disable=not cfg.progress)
     with mp.get_context("fork").Pool(cfg.workers) if cfg.workers > 1 else _Serial() as pool:

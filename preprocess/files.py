@@ -5,7 +5,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Collection, Sequence
 
 from .ignore import IgnoreRules
 from .languages.registry import language_of
@@ -47,12 +47,13 @@ def _count_sources(top: str) -> int:
     return sum(1 for _, _, names in os.walk(top) for n in names if language_of(n))
 
 
-def discover(repo_name: str, root: str | Path, exclude: Sequence[str] = ()) -> tuple[list[SourceFile], dict[str, int]]:
+def discover(repo_name: str, root: str | Path, exclude: Sequence[str] = (),
+             languages: Collection[str] | None = None) -> tuple[list[SourceFile], dict[str, int]]:
     """List the source files under root (or root itself), sorted by path, and count what was skipped.
 
     `.gitignore` and `.codesearchignore` files are honoured at every level, and `exclude` (gitignore
     patterns from the manifest) at the root; vendored folders, `node_modules/`, minified bundles and
-    symlinks leaving the root are skipped and counted.
+    symlinks leaving the root are skipped and counted. `languages` keeps only those (None: all).
     """
     root = Path(root)
     skipped: dict[str, int] = {}
@@ -62,42 +63,51 @@ def discover(repo_name: str, root: str | Path, exclude: Sequence[str] = ()) -> t
     real_root = os.path.realpath(root)
     rules = IgnoreRules(exclude)
     found = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
-        rel_dir = "" if rel_dir == "." else rel_dir
-        rules.load(rel_dir, dirpath, filenames)
-        keep = []
-        for d in sorted(dirnames):
-            rel = f"{rel_dir}/{d}" if rel_dir else d
+    pending = [(str(root), "")]
+    while pending:
+        dirpath, rel_dir = pending.pop()
+        try:   # scandir's entries know whether they are folders or links: no stat per file
+            with os.scandir(dirpath) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue
+        rules.load(rel_dir, dirpath, [e.name for e in entries])
+        for e in entries:
+            d, rel = e.name, f"{rel_dir}/{e.name}" if rel_dir else e.name
+            if not e.is_dir(follow_symlinks=False):
+                continue
             if d in SKIP_DIRS:
                 continue
             if d in VENDORED_DIRS:
-                _bump(skipped, VENDORED_DIRS[d], _count_sources(os.path.join(dirpath, d)))
+                _bump(skipped, VENDORED_DIRS[d], _count_sources(e.path))
             elif rules.ignored(rel, is_dir=True):
-                _bump(skipped, "ignored", _count_sources(os.path.join(dirpath, d)))
+                _bump(skipped, "ignored", _count_sources(e.path))
             else:
-                keep.append(d)
-        dirnames[:] = keep
-        for fn in sorted(filenames):
+                pending.append((e.path, rel))
+        for e in entries:
+            fn = e.name
             lang = language_of(fn)
-            if not lang:
+            if not lang or e.is_dir(follow_symlinks=False):
                 continue
             rel = f"{rel_dir}/{fn}" if rel_dir else fn
-            full = os.path.join(dirpath, fn)
-            if fn.endswith(".h"):
-                lang = header_language(full)
             if rules.ignored(rel, is_dir=False):
                 _bump(skipped, "ignored")
                 continue
-            if _MINIFIED_NAME.search(fn):
+            if lang == "javascript" and _MINIFIED_NAME.search(fn):
                 _bump(skipped, "generated or minified")
                 continue
-            if os.path.islink(full):
-                target = os.path.realpath(full)
+            if e.is_symlink():
+                target = os.path.realpath(e.path)
                 if os.path.commonpath([real_root, target]) != real_root:
                     _bump(skipped, "symlink outside repository")
                     continue
-            found.append(SourceFile(repo_name, full, rel, lang))
+            if fn.endswith(".h"):
+                if languages is not None and not ({"c", "cpp"} & set(languages)):
+                    continue
+                lang = header_language(e.path)
+            if languages is not None and lang not in languages:
+                continue
+            found.append(SourceFile(repo_name, e.path, rel, lang))
     found.sort(key=lambda f: f.relpath)
     return found, skipped
 

@@ -1,8 +1,8 @@
 """Which language a file is in (by extension), and the extractor that reads it."""
 from __future__ import annotations
 
+import os
 from importlib import import_module
-from pathlib import PurePath
 from typing import Callable
 
 # extension -> language, as the functions.csv `language` column names it
@@ -33,7 +33,8 @@ _loaded: dict[str, Callable] = {}
 
 def language_of(filename: str) -> str | None:
     """The language of a file name by its extension, or None for files we do not read."""
-    return EXTENSIONS.get(PurePath(filename).suffix.lower())
+    ext = os.path.splitext(filename)[1]   # not PurePath: this runs for every file of every walk
+    return EXTENSIONS.get(ext.lower()) if ext else None
 
 
 def extractor(language: str) -> Callable[[bytes, str], list[dict]]:
