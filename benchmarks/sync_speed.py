@@ -26,23 +26,38 @@ ROOT = Path(__file__).resolve().parents[1]
 EDIT = '\n\ndef synced_benchmark_function(values):\n    """Return the sum of the values (added by benchmarks.sync_speed)."""\n    return sum(values)\n'
 
 
-def corpus_dirs(limit: int | None) -> list[tuple[str, Path]]:
-    """(name, path) of the default corpus's repositories (a single-module one is its file)."""
+def corpus_dirs(limit: int | None) -> list:
+    """The default corpus's repository records (a single-module one's path is its file)."""
     from crawler.local import default_corpus
     recs = default_corpus()
-    return [(r.name, Path(r.path)) for r in (recs[:limit] if limit else recs)]
+    return recs[:limit] if limit else recs
 
 
-def copy_corpus(sources: list[tuple[str, Path]], work: Path) -> list[str]:
+def ignore_lines(rec) -> list[str]:
+    """`.codesearchignore` lines that keep a copy to what `make extract` reads of the record
+    (its `exclude` patterns; only its `languages`), so the sync sees the same functions."""
+    from preprocess.languages.registry import EXTENSIONS
+    lines = list(rec.extra.get("exclude", ()))
+    wanted = rec.extra.get("languages")
+    if wanted:
+        lines += [f"*{ext}" for ext, lang in sorted(EXTENSIONS.items()) if lang not in wanted]
+    return lines
+
+
+def copy_corpus(records: list, work: Path) -> list[str]:
     """Copy each repository into its own folder under work; return the folders."""
     out = []
-    for name, src in sources:
-        dst = work / name.replace("/", "__")
+    for rec in records:
+        src = Path(rec.path)
+        dst = work / rec.name.replace("/", "__")
         if src.is_file():
             dst.mkdir(parents=True)
             shutil.copy2(src, dst / src.name)
         else:
             shutil.copytree(src, dst, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+        lines = ignore_lines(rec)
+        if lines:
+            (dst / ".codesearchignore").write_text("\n".join(lines) + "\n", encoding="utf-8")
         out.append(str(dst))
     return out
 
@@ -118,8 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="sync_speed."))
     try:
-        dirs = copy_corpus([(Path(d).name, Path(d).resolve()) for d in args.dirs] if args.dirs
-                           else corpus_dirs(args.limit), work / "src")
+        from crawler.local import local_record
+        dirs = copy_corpus([local_record(d) for d in args.dirs] if args.dirs else corpus_dirs(args.limit), work / "src")
         res = run(dirs, work / "index", args.model, args.repeats)
     finally:
         if not args.work:
