@@ -56,13 +56,10 @@ def discover(repo_name: str, root: str | Path, exclude: Sequence[str] = (),
     symlinks leaving the root are skipped and counted. `languages` keeps only those (None: all).
     """
     root = Path(root)
-    skipped: dict[str, int] = {}
     if root.is_file():
         lang = language_of(root.name)
-        return ([SourceFile(repo_name, str(root), root.name, lang)] if lang else []), skipped
-    real_root = os.path.realpath(root)
-    rules = IgnoreRules(exclude)
-    found = []
+        return ([SourceFile(repo_name, str(root), root.name, lang)] if lang else []), {}
+    walk = _Walk(repo_name, os.path.realpath(root), IgnoreRules(exclude), languages)
     pending = [(str(root), "")]
     while pending:
         dirpath, rel_dir = pending.pop()
@@ -71,45 +68,57 @@ def discover(repo_name: str, root: str | Path, exclude: Sequence[str] = (),
                 entries = sorted(it, key=lambda e: e.name)
         except OSError:
             continue
-        rules.load(rel_dir, dirpath, [e.name for e in entries])
+        walk.rules.load(rel_dir, dirpath, [e.name for e in entries])
         for e in entries:
-            d, rel = e.name, f"{rel_dir}/{e.name}" if rel_dir else e.name
-            if not e.is_dir(follow_symlinks=False):
-                continue
-            if d in SKIP_DIRS:
-                continue
-            if d in VENDORED_DIRS:
-                _bump(skipped, VENDORED_DIRS[d], _count_sources(e.path))
-            elif rules.ignored(rel, is_dir=True):
-                _bump(skipped, "ignored", _count_sources(e.path))
+            rel = f"{rel_dir}/{e.name}" if rel_dir else e.name
+            if e.is_dir(follow_symlinks=False):
+                if walk.enter(e, rel):
+                    pending.append((e.path, rel))
             else:
-                pending.append((e.path, rel))
-        for e in entries:
-            fn = e.name
-            lang = language_of(fn)
-            if not lang or e.is_dir(follow_symlinks=False):
-                continue
-            rel = f"{rel_dir}/{fn}" if rel_dir else fn
-            if rules.ignored(rel, is_dir=False):
-                _bump(skipped, "ignored")
-                continue
-            if lang == "javascript" and _MINIFIED_NAME.search(fn):
-                _bump(skipped, "generated or minified")
-                continue
-            if e.is_symlink():
-                target = os.path.realpath(e.path)
-                if os.path.commonpath([real_root, target]) != real_root:
-                    _bump(skipped, "symlink outside repository")
-                    continue
-            if fn.endswith(".h"):
-                if languages is not None and not ({"c", "cpp"} & set(languages)):
-                    continue
-                lang = header_language(e.path)
-            if languages is not None and lang not in languages:
-                continue
-            found.append(SourceFile(repo_name, e.path, rel, lang))
-    found.sort(key=lambda f: f.relpath)
-    return found, skipped
+                walk.take(e, rel)
+    walk.found.sort(key=lambda f: f.relpath)
+    return walk.found, walk.skipped
+
+
+class _Walk:
+    """The state of one discovery: the rules met so far, what was found and what was skipped."""
+
+    def __init__(self, repo: str, real_root: str, rules: IgnoreRules, languages: Collection[str] | None):
+        self.repo, self.real_root, self.rules, self.languages = repo, real_root, rules, languages
+        self.found: list[SourceFile] = []
+        self.skipped: dict[str, int] = {}
+
+    def enter(self, e: os.DirEntry, rel: str) -> bool:
+        """Whether to walk into a folder; a vendored or ignored one is counted instead."""
+        if e.name in SKIP_DIRS:
+            return False
+        if e.name in VENDORED_DIRS:
+            _bump(self.skipped, VENDORED_DIRS[e.name], _count_sources(e.path))
+        elif self.rules.ignored(rel, is_dir=True):
+            _bump(self.skipped, "ignored", _count_sources(e.path))
+        else:
+            return True
+        return False
+
+    def take(self, e: os.DirEntry, rel: str) -> None:
+        """Keep a file of a wanted language, or count why it is left out."""
+        lang = language_of(e.name)
+        if not lang:
+            return
+        if self.rules.ignored(rel, is_dir=False):
+            return _bump(self.skipped, "ignored")
+        if lang == "javascript" and _MINIFIED_NAME.search(e.name):
+            return _bump(self.skipped, "generated or minified")
+        if e.is_symlink():
+            target = os.path.realpath(e.path)
+            if os.path.commonpath([self.real_root, target]) != self.real_root:
+                return _bump(self.skipped, "symlink outside repository")
+        if e.name.endswith(".h"):
+            if self.languages is not None and not ({"c", "cpp"} & set(self.languages)):
+                return
+            lang = header_language(e.path)
+        if self.languages is None or lang in self.languages:
+            self.found.append(SourceFile(self.repo, e.path, rel, lang))
 
 
 def header_language(path: str) -> str:
