@@ -104,8 +104,18 @@ def measure(args) -> int:
 
 
 def load_queries(bench: str, n: int) -> list[str]:
+    """The first n queries of a benchmark file."""
     qs = [json.loads(line).get("query") for line in Path(bench).read_text().splitlines() if line.strip()]
     return [q for q in qs if q][:n]
+
+
+def finish_report(report: dict, out: str) -> int:
+    """Stamp the load average, write the report as JSON and print it."""
+    report["load_avg_at_end"] = os.getloadavg()
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(report, indent=1))
+    print(json.dumps(report, indent=1))
+    return 0
 
 
 def main(argv=None) -> int:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from index.manifest import IndexConfig
 from index.searcher import Searcher
 from preprocess.csvio import read_functions
 from .benchfile import read_bench
-from .index_10m import load_queries
+from .index_10m import finish_report, load_queries
 from .index_latency import du_mb, pct
 from .modes import Context
 from .ranking import scores_row, whole_pool_ranks
@@ -131,11 +130,7 @@ def main(argv=None) -> int:
         milvus.close()
         if not args.skip_pool:
             report["pool"] = pool_quality(args.bench, args.model, work / "pool", args.pool_queries)
-    report["load_avg_at_end"] = os.getloadavg()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=1))
-    print(json.dumps(report, indent=1))
-    return 0
+    return finish_report(report, args.out)
 
 
 if __name__ == "__main__":

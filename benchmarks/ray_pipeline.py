@@ -11,7 +11,6 @@ On one 2-core machine expect no gain: the point is equality and the overhead.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -26,7 +25,7 @@ from index.searcher import Searcher
 from preprocess.csvio import read_functions
 from preprocess.extract import ExtractConfig, extract
 from preprocess.ray_extract import extract_ray
-from .index_10m import load_queries
+from .index_10m import finish_report, load_queries
 
 
 def timed(fn, *args, **kwargs):
@@ -89,11 +88,7 @@ def main(argv=None) -> int:
     report["index"] = {"functions": total, "single_s": isingle_s, "ray_s": iray_s,
                        "single_fn_per_s": round(total / isingle_s), "ray_fn_per_s": round(total / iray_s),
                        **same_index(work / "index-single", work / "index-ray", load_queries(args.bench, args.queries))}
-    report["load_avg_at_end"] = os.getloadavg()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=1))
-    print(json.dumps(report, indent=1))
-    return 0
+    return finish_report(report, args.out)
 
 
 if __name__ == "__main__":

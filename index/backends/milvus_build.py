@@ -7,7 +7,7 @@ from typing import Iterable
 
 from common.fsutil import atomic_dir
 from ..build import build_stats, configure_teacher, ingest, new_manifest, record_id
-from ..encoders import limit_torch_threads, load_encoder, model_info
+from ..encoders import limit_torch_threads, load_encoder
 from ..manifest import STORE, IndexConfig, write_manifest
 from ..store import Store
 from .milvus import (MilvusConfig, MilvusWriter, collection_name, connect, create_collection,
