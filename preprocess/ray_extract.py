@@ -21,16 +21,9 @@ from .csvio import write_functions
 from .extract import ExtractConfig, ExtractStats, process_file
 from .files import SourceFile, discover
 
-FILE_FIELDS = ("repo", "abspath", "relpath", "language")
-
-
 def extract_batch(batch: dict, fn: Callable = process_file) -> dict:
-    """Ray task: extract a chunk of files; each result is pickled whole (records, skip reason)."""
-    out = []
-    for k in range(len(batch["i"])):
-        fields = {f: str(batch[f][k]) for f in FILE_FIELDS if f in batch}
-        src = SourceFile(**{f: v for f, v in fields.items() if f in SourceFile.__dataclass_fields__})
-        out.append(pickle.dumps(fn(src)))
+    """Ray task: extract a chunk of files; each result is pickled whole (records, skip reason, counts)."""
+    out = [pickle.dumps(fn(pickle.loads(src))) for src in batch["src"]]
     return {"i": np.asarray(batch["i"], np.int64), "result": np.array(out, dtype=object)}
 
 
@@ -47,7 +40,8 @@ def discover_all(repos, cfg: ExtractConfig) -> tuple[list[SourceFile], ExtractSt
 
 
 def file_items(files: list[SourceFile]) -> list[dict]:
-    return [{"i": i, **{f: str(getattr(s, f)) for f in FILE_FIELDS if hasattr(s, f)}} for i, s in enumerate(files)]
+    """One Ray row per file: its position and the pickled SourceFile (whatever fields it grows)."""
+    return [{"i": i, "src": pickle.dumps(s)} for i, s in enumerate(files)]
 
 
 def stream_results(files: list[SourceFile], cfg: ExtractConfig, rcfg: RayConfig, fn: Callable = process_file):
