@@ -31,11 +31,11 @@ def discover_all(repos, cfg: ExtractConfig) -> tuple[list[SourceFile], ExtractSt
     """Every file of the repositories in the single-process order (extract.iter_rows), and the skip counts."""
     stats, files = ExtractStats(), []
     for repo in sorted(repos, key=lambda r: r.name):
-        found, skipped = discover(repo.name, repo.path, repo.extra.get("exclude", ()))
+        wanted = repo.extra.get("languages") or cfg.languages   # the manifest may limit a repository's languages
+        found, skipped = discover(repo.name, repo.path, repo.extra.get("exclude", ()), wanted)
         stats.skipped.update(skipped)
         stats.repos += 1
-        wanted = repo.extra.get("languages") or cfg.languages   # the manifest may limit a repository's languages
-        files.extend(f for f in found if wanted is None or f.language in wanted)
+        files.extend(found)
     return files, stats
 
 
