@@ -80,6 +80,10 @@ def similar(searcher, fid, k: int = 10) -> list[dict]:
         raise QueryError(f"k must be a whole number from 1 to 100, not {k!r}")
     r = record(searcher, fid)
     scorer = searcher.scorers["neural"]
+    if not hasattr(scorer, "index"):   # a Milvus-served index keeps its vectors in the collection
+        from .backends import backend_name
+        raise QueryError(f"similar functions need the native vector index; this index is served by "
+                         f"{backend_name(searcher.manifest)}")
     try:
         xq = vectors.reconstruct(scorer.index, np.asarray([r["id"]], np.int64))
     except RuntimeError:

@@ -123,3 +123,13 @@ def test_a_milvus_server_answers_like_milvus_lite(pair, tmp_path):
         s.close()
         from pymilvus import MilvusClient
         MilvusClient(os.environ["MILVUS_URI"]).drop_collection(m["backend"]["collection"])
+
+
+def test_similar_functions_on_a_milvus_index_is_a_clear_error(pair):
+    from index import lookup
+    from index.errors import QueryError
+
+    native, milvus, _, records = pair
+    assert lookup.similar(native, records[0]["id"], 3)          # the native engine answers
+    with pytest.raises(QueryError, match="served by milvus"):
+        lookup.similar(milvus, records[0]["id"], 3)

@@ -2,6 +2,7 @@
 import json
 import socket
 import subprocess
+import threading
 import sys
 import time
 from pathlib import Path
@@ -128,9 +129,25 @@ def test_stdout_carries_nothing_but_protocol(index):
              "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}},
             {"jsonrpc": "2.0", "method": "notifications/initialized"},
             {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}]
-    p = subprocess.run([sys.executable, "-m", "index", "mcp", "--index", str(index)], cwd=ROOT, timeout=60,
-                       input="".join(json.dumps(m) + "\n" for m in msgs), capture_output=True, text=True)
-    lines = [json.loads(line) for line in p.stdout.splitlines()]   # every line is a JSON-RPC message
+    # stdin stays open until the answer to tools/list is read: at EOF the server may stop before answering
+    proc = subprocess.Popen([sys.executable, "-m", "index", "mcp", "--index", str(index)], cwd=ROOT, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    lines, killer = [], threading.Timer(60, proc.kill)   # a hung server ends the reads below (EOF)
+    killer.start()
+    try:
+        proc.stdin.write("".join(json.dumps(m) + "\n" for m in msgs))
+        proc.stdin.flush()
+        for _ in range(20):                       # a few messages at most; readline blocks until each arrives
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(json.loads(line))        # every line is a JSON-RPC message
+            if lines[-1].get("id") == 2:
+                break
+    finally:
+        killer.cancel()
+        proc.stdin.close()
+        proc.wait(60)
     assert all(m.get("jsonrpc") == "2.0" for m in lines)
     listed = [m for m in lines if m.get("id") == 2]
     assert listed and {t["name"] for t in listed[0]["result"]["tools"]} == TOOLS
