@@ -6,6 +6,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable, Iterator
 
 from tqdm import tqdm
 
@@ -80,9 +81,8 @@ def process_file(src: SourceFile) -> FileResult:
     return FileResult(src, records, None, parse_errors)
 
 
-def iter_rows(repos: list[RepoRecord], cfg: ExtractConfig, stats: ExtractStats):
-    """Yield functions.csv rows in a deterministic order (repo, path, position)."""
-    by_name = {r.name: r for r in repos}
+def discover_files(repos: list[RepoRecord], cfg: ExtractConfig, stats: ExtractStats) -> list[SourceFile]:
+    """Every file to read, in the order rows are numbered (repository, then path); skips counted into stats."""
     files: list[SourceFile] = []
     for repo in sorted(repos, key=lambda r: r.name):
         wanted = repo.extra.get("languages") or cfg.languages   # the manifest may limit a repository's languages
@@ -90,26 +90,38 @@ def iter_rows(repos: list[RepoRecord], cfg: ExtractConfig, stats: ExtractStats):
         stats.skipped.update(skipped)
         stats.repos += 1
         files.extend(found)
+    return files
+
+
+def assemble_rows(results: Iterable[FileResult], repos: list[RepoRecord], stats: ExtractStats, bar) -> Iterator[dict]:
+    """functions.csv rows from per-file results in file order: ids 0.. in (repo, path, position) order."""
+    by_name = {r.name: r for r in repos}
     next_id = 0
+    for res in results:
+        bar.update()
+        src = res.src
+        if res.skip_reason:
+            stats.skipped[res.skip_reason] += 1
+            continue
+        stats.files += 1
+        stats.count(src.language, files=1, functions=len(res.records), parse_errors=int(res.parse_errors))
+        repo = by_name[src.repo]
+        for rec in res.records:
+            stats.functions += 1
+            stats.documented += bool(rec["desc"])
+            yield {
+                "id": next_id, "repo": src.repo, "path": src.relpath,
+                "url": permalink(repo, src.relpath, rec["start_line"], rec["end_line"]), **rec,
+            }
+            next_id += 1
+
+
+def iter_rows(repos: list[RepoRecord], cfg: ExtractConfig, stats: ExtractStats):
+    """Yield functions.csv rows in a deterministic order (repo, path, position)."""
+    files = discover_files(repos, cfg, stats)
     bar = tqdm(total=len(files), unit="file", desc="extract", disable=not cfg.progress)
     with mp.get_context("fork").Pool(cfg.workers) if cfg.workers > 1 else _Serial() as pool:
-        for res in pool.imap(process_file, files, chunksize=cfg.chunksize):
-            bar.update()
-            src = res.src
-            if res.skip_reason:
-                stats.skipped[res.skip_reason] += 1
-                continue
-            stats.files += 1
-            stats.count(src.language, files=1, functions=len(res.records), parse_errors=int(res.parse_errors))
-            repo = by_name[src.repo]
-            for rec in res.records:
-                stats.functions += 1
-                stats.documented += bool(rec["desc"])
-                yield {
-                    "id": next_id, "repo": src.repo, "path": src.relpath,
-                    "url": permalink(repo, src.relpath, rec["start_line"], rec["end_line"]), **rec,
-                }
-                next_id += 1
+        yield from assemble_rows(pool.imap(process_file, files, chunksize=cfg.chunksize), repos, stats, bar)
     bar.close()
 
 

@@ -16,27 +16,15 @@ import numpy as np
 from tqdm import tqdm
 
 from common.ray_cluster import RayConfig, connect, data_context, worker_count
-from crawler.manifest import permalink, read_manifest
+from crawler.manifest import read_manifest
 from .csvio import write_functions
-from .extract import ExtractConfig, ExtractStats, process_file
-from .files import SourceFile, discover
+from .extract import ExtractConfig, ExtractStats, assemble_rows, discover_files, process_file
+from .files import SourceFile
 
 def extract_batch(batch: dict, fn: Callable = process_file) -> dict:
     """Ray task: extract a chunk of files; each result is pickled whole (records, skip reason, counts)."""
     out = [pickle.dumps(fn(pickle.loads(src))) for src in batch["src"]]
     return {"i": np.asarray(batch["i"], np.int64), "result": np.array(out, dtype=object)}
-
-
-def discover_all(repos, cfg: ExtractConfig) -> tuple[list[SourceFile], ExtractStats]:
-    """Every file of the repositories in the single-process order (extract.iter_rows), and the skip counts."""
-    stats, files = ExtractStats(), []
-    for repo in sorted(repos, key=lambda r: r.name):
-        wanted = repo.extra.get("languages") or cfg.languages   # the manifest may limit a repository's languages
-        found, skipped = discover(repo.name, repo.path, repo.extra.get("exclude", ()), wanted)
-        stats.skipped.update(skipped)
-        stats.repos += 1
-        files.extend(found)
-    return files, stats
 
 
 def file_items(files: list[SourceFile]) -> list[dict]:
@@ -67,27 +55,9 @@ def stream_results(files: list[SourceFile], cfg: ExtractConfig, rcfg: RayConfig,
 
 def iter_rows_ray(repos, cfg: ExtractConfig, stats: ExtractStats, rcfg: RayConfig, fn: Callable = process_file):
     """The single process's functions.csv rows (same ids and order), extracted on Ray."""
-    by_name = {r.name: r for r in repos}
-    files, found = discover_all(repos, cfg)
-    stats.skipped.update(found.skipped)
-    stats.repos += found.repos
-    next_id = 0
+    files = discover_files(repos, cfg, stats)
     with tqdm(total=len(files), unit="file", desc="extract (ray)", disable=not cfg.progress) as bar:
-        for res in stream_results(files, cfg, rcfg, fn):
-            bar.update()
-            src = res.src
-            if res.skip_reason:
-                stats.skipped[res.skip_reason] += 1
-                continue
-            stats.files += 1
-            stats.count(src.language, files=1, functions=len(res.records), parse_errors=int(res.parse_errors))
-            repo = by_name[src.repo]
-            for rec in res.records:
-                stats.functions += 1
-                stats.documented += bool(rec["desc"])
-                yield {"id": next_id, "repo": src.repo, "path": src.relpath,
-                       "url": permalink(repo, src.relpath, rec["start_line"], rec["end_line"]), **rec}
-                next_id += 1
+        yield from assemble_rows(stream_results(files, cfg, rcfg, fn), repos, stats, bar)
 
 
 def extract_ray(repos_path: str | Path, out_path: str | Path, cfg: ExtractConfig | None = None,
