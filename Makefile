@@ -18,7 +18,7 @@ INDEX_MODEL ?= $(if $(wildcard $(MODEL)/model.safetensors),$(MODEL),$(PRETRAINED
         codegen-train codegen-train-rag humaneval humaneval-setup bench-humaneval bench-humaneval-rag bench-extract bench-web bench-sync bench-mcp browser-deps clean
 
 help:
-	@echo "make demo   - whole pipeline on the default corpus (stdlib + site-packages), then serve"
+	@echo "make demo   - whole pipeline on the default corpus (stdlib + site-packages; Go stdlib and npm where installed), then serve"
 	@echo "make test   - run the test suite"
 	@echo "stages: corpus extract dataset train index serve crawl eval bench tensorboard codegen-train"
 	@echo "benchmarks: bench-extract bench-web bench-sync bench-mcp bench-pypi bench-humaneval bench-humaneval-rag (after codegen-train-rag)"
