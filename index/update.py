@@ -51,9 +51,9 @@ def add_functions(index_dir: str | Path, records: Iterable[dict], model_dir: str
         index = vectors.load(tmp / VECTORS)
         removed = _delete_repos(store, index, sorted(present), cfg)
         next_id = iter(range(max(manifest["next_id"], store.max_id() + 1), 2 ** 62))
-        lex = LexicalIndex(tmp / LEXICAL, cfg.lexical)
-        if removed:
-            lex = rebuild_lexical(store, tmp / LEXICAL, cfg)
+        # a removal rebuilds the lexical index; it is not opened first, or tantivy's writer could still be
+        # writing into the folder the rebuild deletes
+        lex = rebuild_lexical(store, tmp / LEXICAL, cfg) if removed else LexicalIndex(tmp / LEXICAL, cfg.lexical)
         ingest(records, store, lex, encoder, cfg, lambda r: next(next_id), index.add_with_ids, len(records))
         manifest = _finish(tmp, store, lex, index, cfg, manifest)
     return manifest
