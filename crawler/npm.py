@@ -18,7 +18,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from .journal import sigterm_as_interrupt
 from .licences import LICENSE_FIELD_ALIASES, expression_allowed, parse_allowed
 from .manifest import RepoRecord
-from .registry import crawl_packages
+from .registry import crawl_packages, requested_specs
 from .pypi import github_url, top_packages
 from .sdist import SdistError, unpack
 
@@ -186,15 +186,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = NpmConfig(out=args.out, repos_dir=args.repos_dir, licences=parse_allowed(args.licences),
                         jobs=args.jobs, max_mb=args.max_mb, retry_failed=args.retry_failed,
                         registry=args.registry, timeout_s=args.timeout)
-        specs = list(args.packages)
-        if args.top is not None:
-            if args.top < 1:
-                raise ValueError("--top must be at least 1")
-            specs = top_packages(args.top, args.top_list) + specs
-        if not specs:
-            raise ValueError("name packages to fetch, or --top N for the most downloaded")
-        for spec in specs:
-            parse_spec(spec)
+        specs = requested_specs(args, parse_spec, top_packages)
         with sigterm_as_interrupt(), logging_redirect_tqdm():
             counts = crawl(specs, cfg)
     except (ValueError, OSError, SdistError) as e:

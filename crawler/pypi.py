@@ -15,7 +15,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from .journal import sigterm_as_interrupt
 from .licences import expression_allowed, licence_from_metadata, parse_allowed
 from .manifest import RepoRecord
-from .registry import crawl_packages
+from .registry import crawl_packages, requested_specs
 from .sdist import PipConfig, SdistError, canonical_name, pip_download, read_pkg_info, unpack
 
 log = logging.getLogger("crawler.pypi")
@@ -133,15 +133,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         cfg = config_from_args(args)
-        requirements = list(args.packages)
-        if args.top is not None:
-            if args.top < 1:
-                raise ValueError("--top must be at least 1")
-            requirements = top_packages(args.top, args.top_list) + requirements
-        if not requirements:
-            raise ValueError("name packages to fetch, or --top N for the most downloaded")
-        for req in requirements:
-            canonical_name(req)
+        requirements = requested_specs(args, canonical_name, top_packages)
         with sigterm_as_interrupt(), logging_redirect_tqdm():
             counts = crawl(requirements, cfg)
     except (ValueError, OSError) as e:

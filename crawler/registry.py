@@ -68,3 +68,17 @@ def crawl_packages(specs: list[str], cfg, source: str, parse: Callable[[str], tu
         bar.close()
         journal.flush()
     return counts
+
+
+def requested_specs(args, parse: Callable[[str], tuple[str, str | None]], top_list) -> list[str]:
+    """The packages a command line asks for (`--top N` of the top list first, then the named ones), validated."""
+    specs = list(args.packages)
+    if args.top is not None:
+        if args.top < 1:
+            raise ValueError("--top must be at least 1")
+        specs = top_list(args.top, args.top_list) + specs
+    if not specs:
+        raise ValueError("name packages to fetch, or --top N for the most downloaded")
+    for spec in specs:
+        parse(spec)
+    return specs

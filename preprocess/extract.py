@@ -138,9 +138,8 @@ class _Serial:
         return map(fn, items)
 
 
-def extract(repos_path: str | Path, out_path: str | Path, cfg: ExtractConfig | None = None) -> ExtractStats:
-    """Extract every ok repository of the manifest into out_path (atomic); return the counts."""
-    cfg = cfg or ExtractConfig()
+def ok_repos(repos_path: str | Path) -> list[RepoRecord]:
+    """The manifest's fetched repositories; FileNotFoundError when it or one of their paths is missing."""
     repos_path = Path(repos_path)
     if not repos_path.exists():
         raise FileNotFoundError(f"{repos_path} does not exist: run `make corpus` (or `python -m crawler local PATH`) first")
@@ -148,6 +147,13 @@ def extract(repos_path: str | Path, out_path: str | Path, cfg: ExtractConfig | N
     for r in repos:
         if not Path(r.path).exists():
             raise FileNotFoundError(f"repository {r.name}: path {r.path} does not exist")
+    return repos
+
+
+def extract(repos_path: str | Path, out_path: str | Path, cfg: ExtractConfig | None = None) -> ExtractStats:
+    """Extract every ok repository of the manifest into out_path (atomic); return the counts."""
+    cfg = cfg or ExtractConfig()
+    repos = ok_repos(repos_path)
     stats = ExtractStats()
     write_functions(out_path, iter_rows(repos, cfg, stats))
     return stats

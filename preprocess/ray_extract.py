@@ -16,9 +16,8 @@ import numpy as np
 from tqdm import tqdm
 
 from common.ray_cluster import RayConfig, connect, data_context, worker_count
-from crawler.manifest import read_manifest
 from .csvio import write_functions
-from .extract import ExtractConfig, ExtractStats, assemble_rows, discover_files, process_file
+from .extract import ExtractConfig, ExtractStats, assemble_rows, discover_files, ok_repos, process_file
 from .files import SourceFile
 
 def extract_batch(batch: dict, fn: Callable = process_file) -> dict:
@@ -64,13 +63,7 @@ def extract_ray(repos_path: str | Path, out_path: str | Path, cfg: ExtractConfig
                 rcfg: RayConfig | None = None, fn: Callable = process_file) -> ExtractStats:
     """`extract` on a Ray cluster: the same functions.csv, written atomically; return the counts."""
     cfg, rcfg = cfg or ExtractConfig(), rcfg or RayConfig()
-    repos_path = Path(repos_path)
-    if not repos_path.exists():
-        raise FileNotFoundError(f"{repos_path} does not exist: run `make corpus` (or `python -m crawler local PATH`) first")
-    repos = [r for r in read_manifest(repos_path) if r.status == "ok" and r.path]
-    for r in repos:
-        if not Path(r.path).exists():
-            raise FileNotFoundError(f"repository {r.name}: path {r.path} does not exist")
+    repos = ok_repos(repos_path)
     stats = ExtractStats()
     write_functions(out_path, iter_rows_ray(repos, cfg, stats, rcfg, fn))
     return stats
