@@ -15,8 +15,10 @@ class LiveSearcher:
     Each get() stats manifest.json (a few microseconds) unless check_every seconds have not passed.
     """
 
-    def __init__(self, index_dir: str | Path, model_dir: str | Path | None = None, check_every: float = 0.0):
+    def __init__(self, index_dir: str | Path, model_dir: str | Path | None = None, check_every: float = 0.0,
+                 encoder=None):
         self.index_dir, self.model_dir, self.check_every = Path(index_dir), model_dir, check_every
+        self._encoder = encoder    # a model already loaded (a sync's): the first open takes it
         self._lock = threading.Lock()
         self._searcher: Searcher | None = None
         self._retired: Searcher | None = None
@@ -36,7 +38,7 @@ class LiveSearcher:
             self._checked = now
             token = generation_of(self.index_dir)
             if self._searcher is None or token != self._token:
-                encoder = self._searcher.scorers["neural"].encoder if self._searcher is not None else None
+                encoder = self.encoder()
                 opened = Searcher.open(self.index_dir, self.model_dir, encoder=encoder)
                 # requests take milliseconds: the generation before the old one has none left, so close it
                 # (its threads and its SQLite snapshot, which would otherwise keep the WAL from being reset)
@@ -46,6 +48,11 @@ class LiveSearcher:
             return self._searcher
         finally:
             self._lock.release()
+
+    def encoder(self):
+        """The query model the current Searcher loaded (None before the first open)."""
+        current = self._searcher
+        return current.scorers["neural"].encoder if current is not None else self._encoder
 
     def close(self) -> None:
         """Close the Searchers this opened."""

@@ -1,8 +1,10 @@
-"""An MCP server over an index: search_code, get_function, similar_functions, list_repositories, index_status.
+"""An MCP server over an index: search_code, get_function, similar_functions, list_repositories, index_status,
+sync_index.
 
-Built on the official `mcp` SDK (MCPServer). Every tool reads the index's newest generation
-(LiveSearcher), so a `codesearch index sync` beside it shows up in the next call; a bad argument
-comes back as a tool error whose text says what to change.
+Built on the official `mcp` SDK (MCPServer). The index opens on a background thread (index.served),
+so `initialize` never waits for it; every tool reads its newest generation, which the server's own
+sync (or a `codesearch index sync` beside it) publishes. A bad argument comes back as a tool error
+whose text says what to change.
 """
 from __future__ import annotations
 
@@ -12,8 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from .errors import QueryError
-from .live import LiveSearcher
-from . import lookup
+from .served import ServedIndex
 
 log = logging.getLogger("codesearch.mcp")
 INSTRUCTIONS = ("Semantic + lexical code search over the indexed repositories. Call search_code with what the code "
@@ -22,8 +23,8 @@ INSTRUCTIONS = ("Semantic + lexical code search over the indexed repositories. C
 Mode = Literal["hybrid", "neural", "lexical", "best"]
 
 
-def build_server(live: LiveSearcher):
-    """The MCPServer with its five tools over one live index."""
+def build_server(served: ServedIndex):
+    """The MCPServer with its six tools over one served index."""
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
 
@@ -31,7 +32,7 @@ def build_server(live: LiveSearcher):
 
     def call(fn, *args, **kwargs):
         try:
-            return fn(live.get(), *args, **kwargs)
+            return fn(served.get(), *args, **kwargs)
         except QueryError as e:   # the user's mistake: a tool error saying what to change
             raise ToolError(str(e)) from None
 
@@ -59,6 +60,7 @@ def build_server(live: LiveSearcher):
         id: Annotated[int, Field(description="the id of a hit from search_code or similar_functions", ge=0)],
         context: Annotated[int, Field(description="lines of context either side, 0 to 50", ge=0, le=50)] = 3,
     ) -> dict:
+        from . import lookup
         return call(lookup.function, id, context)
 
     @server.tool(description="Functions whose code is nearest to the given function's (code-to-code search by vector).")
@@ -66,6 +68,7 @@ def build_server(live: LiveSearcher):
         id: Annotated[int, Field(description="the id of a hit from search_code", ge=0)],
         k: Annotated[int, Field(description="number of neighbours, 1 to 50", ge=1, le=50)] = 10,
     ) -> dict:
+        from . import lookup
         return call(lambda s: {"id": id, "hits": lookup.similar(s, id, k)})
 
     @server.tool(description="The repositories in the index, with their number of functions.")
@@ -76,8 +79,17 @@ def build_server(live: LiveSearcher):
             return {"repositories": [{"name": r, "functions": n} for r, n in rows]}
         return call(run)
 
-    @server.tool(description="What the index holds: functions, repositories, languages, model, and when it was last synced.")
+    @server.tool(description="What the index holds (functions, repositories, languages, model), whether it is open, "
+                             "whether a sync is running and how the last one went.")
     def index_status() -> dict:
-        return call(lookup.status)
+        return served.status()
+
+    @server.tool(description="Sync the index with its folders now (the server also does so by itself after edits "
+                             "settle) and return what changed: files and functions added or removed.")
+    def sync_index() -> dict:
+        try:
+            return served.sync_now()
+        except QueryError as e:
+            raise ToolError(str(e)) from None
 
     return server

@@ -70,6 +70,16 @@ class SyncReport:
     seconds: float = 0.0
     encoder: object = field(default=None, repr=False)   # the model it loaded, for the next sync of a watch
 
+    def to_dict(self) -> dict:
+        """What changed, for programs (the MCP `sync_index` tool)."""
+        ch = self.changes
+        return {"changed": bool(self.created or ch or self.added or self.removed), "created": self.created,
+                "files_added_or_changed": [f"{r}/{p}" for r, p in ch.added],
+                "files_removed_or_changed": [f"{r}/{p}" for r, p in ch.deleted],
+                "files_renamed": [[f"{a[0]}/{a[1]}", f"{b[0]}/{b[1]}"] for a, b in ch.renamed],
+                "functions_added": self.added, "functions_removed": self.removed, "functions": self.functions,
+                "generation": self.generation, "seconds": round(self.seconds, 3), "summary": self.summary()}
+
     def summary(self) -> str:
         if not self.created and not self.changes and not self.added and not self.removed:
             return f"up to date: {self.functions:,} functions (generation {self.generation}, {self.seconds:.2f} s)"
@@ -85,16 +95,22 @@ def shipped_model() -> str:
 
 
 @contextlib.contextmanager
-def sync_lock(index_dir: Path, wait: bool):
-    """Hold the index's sync lock (a sibling file, so it exists before the index does)."""
+def sync_lock(index_dir: Path, wait: bool, kind: str = "sync"):
+    """Hold the index's sync lock (a sibling file, so it exists before the index does).
+
+    kind "watch" is the lock a process keeping the index in sync holds for its life (`index sync
+    --watch`, `codesearch mcp`): a second such process serves and leaves the syncing to the first.
+    """
     index_dir.parent.mkdir(parents=True, exist_ok=True)
-    path = index_dir.with_name(f".{index_dir.name}.sync.lock")
+    path = index_dir.with_name(f".{index_dir.name}.{kind}.lock")
     with open(path, "a+") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             f.seek(0)
             holder = f.read().strip() or "?"
+            if kind == "watch":
+                raise SyncBusyError(f"process {holder} already keeps {index_dir} in sync") from None
             raise SyncBusyError(f"another `codesearch index sync` (pid {holder}) is updating {index_dir}: "
                                 f"run again when it has finished, or pass --wait to queue behind it") from None
         f.seek(0)

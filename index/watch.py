@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from preprocess.files import discover
-from .sync import SyncConfig, SyncReport, sync
+from .sync import SyncConfig, SyncReport, sync, sync_lock
 from .sync_files import repo_records
 
 
@@ -50,31 +50,45 @@ def watch(dirs: list[str], index_dir: str | Path, cfg: SyncConfig, wcfg: WatchCo
     encoder = None
     syncs = 0
     try:
-        while True:
-            r = sync(dirs, index_dir, cfg, encoder=encoder)
-            encoder = r.encoder    # loaded once: later syncs encode at once
-            syncs += 1
-            report(r)
-            if wcfg.max_syncs is not None and syncs >= wcfg.max_syncs:
-                return syncs
-            dirs = dirs or list(_roots(index_dir))
-            seen = fingerprint(dirs)
-            while True:      # wait for a change, then for quiet
-                sleep(wcfg.interval)
-                now = fingerprint(dirs)
-                if now == seen:
-                    continue
-                seen = now
-                sleep(wcfg.settle)
-                now = fingerprint(dirs)
-                if now == seen:
-                    break
-                seen = now
+        with sync_lock(Path(index_dir), False, "watch"):   # a `codesearch mcp` keeping it in sync already: refuse
+            while True:
+                seen = fingerprint(dirs) if dirs else None   # before the sync: an edit during it is seen after
+                r = sync(dirs, index_dir, cfg, encoder=encoder)
+                encoder = r.encoder    # loaded once: later syncs encode at once
+                syncs += 1
+                report(r)
+                if wcfg.max_syncs is not None and syncs >= wcfg.max_syncs:
+                    return syncs
+                dirs = dirs or roots(index_dir)
+                wait_for_change(dirs, wcfg, sleep, seen)
     except KeyboardInterrupt:
         print("stopped watching: the index holds the last completed sync", file=sys.stderr)
         return syncs
 
 
-def _roots(index_dir) -> list[str]:
+def wait_for_change(dirs: list[str], wcfg: WatchConfig, sleep: Callable[[float], object] = time.sleep,
+                    seen: frozenset | None = None) -> bool:
+    """Return True once the folders differ from `seen` (default: now) and then stayed still for wcfg.settle.
+
+    False as soon as `sleep` returns something true (threading.Event.wait: the owner asked to stop).
+    """
+    seen = fingerprint(dirs) if seen is None else seen
+    while True:
+        if sleep(wcfg.interval):
+            return False
+        now = fingerprint(dirs)
+        if now == seen:
+            continue
+        seen = now
+        if sleep(wcfg.settle):
+            return False
+        now = fingerprint(dirs)
+        if now == seen:
+            return True
+        seen = now
+
+
+def roots(index_dir) -> list[str]:
+    """The folders an index was synced from."""
     from .manifest import read_manifest
     return list(read_manifest(index_dir).get("sync", {}).get("roots", {}).values())

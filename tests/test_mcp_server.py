@@ -19,7 +19,7 @@ from mcp import ClientSession  # noqa: E402
 from mcp.client.stdio import StdioServerParameters, stdio_client  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-TOOLS = {"search_code", "get_function", "similar_functions", "list_repositories", "index_status"}
+TOOLS = {"search_code", "get_function", "similar_functions", "list_repositories", "index_status", "sync_index"}
 
 
 @pytest.fixture(scope="module")
