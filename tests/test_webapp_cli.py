@@ -93,3 +93,25 @@ def test_started_without_an_index_the_page_says_how_to_build_one(tmp_path):
     finally:
         stop(proc)
     assert "Traceback" not in proc.stderr.read()
+
+
+def test_sync_keeps_the_served_index_in_sync_with_its_folder(tmp_path):
+    from index.manifest import IndexConfig
+    from index.sync import SyncConfig, sync
+    sys.path.insert(0, str(Path(__file__).parent))
+    from syncutil import make_project
+    proj = make_project(tmp_path / "proj")
+    sync([str(proj)], tmp_path / "idx", SyncConfig(model="hashing:64", index=IndexConfig(progress=False), progress=False))
+    proc, url = serve("--index", str(tmp_path / "idx"), "--sync")
+    try:
+        (proj / "pkg/widgets.py").write_text('def frobnicate_widgets(w):\n    """Frobnicate widgets."""\n    return w\n')
+        for _ in range(600):     # bounded: at most 60 s for the background sync to publish it
+            status, _, body = get(url + "/api/search?q=frobnicate+widgets&mode=lexical")
+            found = [r["name"] for r in json.loads(body)["results"]] if status == 200 else []
+            if "frobnicate_widgets" in found:
+                break
+            time.sleep(0.1)
+        assert "frobnicate_widgets" in found
+    finally:
+        stop(proc)
+    assert "Traceback" not in proc.stderr.read()

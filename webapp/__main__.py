@@ -24,6 +24,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="threads one search may use (FAISS/torch OpenMP); OMP_NUM_THREADS, if set, wins")
     p.add_argument("--no-check", action="store_true",
                    help="start even without an index (the page then says how to build one)")
+    p.add_argument("--sync", action="store_true",
+                   help="keep the index in sync with the folders it was synced from (as `index sync --watch`)")
     args = p.parse_args(argv)
     if not 0 <= args.port <= 65535:
         p.error(f"--port must be between 0 and 65535, got {args.port}")
@@ -46,8 +48,13 @@ def serve(args: argparse.Namespace) -> None:
     from waitress.server import create_server
 
     from . import create_app
-    searcher = None if args.no_check else open_searcher(args.index, args.model)
-    app = create_app({"INDEX_DIR": args.index, "MODEL_DIR": args.model, "SEARCHER": searcher})
+    if args.sync:   # not injected: the app follows the generations the sync publishes
+        app = create_app({"INDEX_DIR": args.index, "MODEL_DIR": args.model})
+        searcher = None if args.no_check else checked(app)
+        autosync = start_sync(args.index, app)
+    else:
+        searcher = None if args.no_check else open_searcher(args.index, args.model)
+        app, autosync = create_app({"INDEX_DIR": args.index, "MODEL_DIR": args.model, "SEARCHER": searcher}), None
     try:
         server = create_server(app, host=args.host, port=args.port, threads=args.threads)
     except OSError as e:
@@ -61,7 +68,27 @@ def serve(args: argparse.Namespace) -> None:
         pass
     finally:
         server.close()
+        if autosync is not None:
+            autosync.close()
         app.extensions["codesearch"].close()
+
+
+def checked(app):
+    """The app's Searcher, opened now so that a missing index is a one-line error."""
+    from .resources import IndexUnavailable
+    try:
+        return app.extensions["codesearch"].get()
+    except IndexUnavailable as e:
+        raise CliError(str(e)) from None
+
+
+def start_sync(index_dir: str, app):
+    """Sync the index in the background now and after its folders change, with the app's model."""
+    from index.autosync import AutoSync
+    holder = app.extensions["codesearch"]
+    autosync = AutoSync(index_dir, encoder_of=lambda: holder.get().scorers["neural"].encoder).start()
+    print(f"Keeping {index_dir} in sync with its folders (every {autosync.wcfg.interval:g} s)", flush=True)
+    return autosync
 
 
 def main(argv: list[str] | None = None) -> int:
