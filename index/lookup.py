@@ -79,21 +79,24 @@ def similar(searcher, fid, k: int = 10) -> list[dict]:
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 100:
         raise QueryError(f"k must be a whole number from 1 to 100, not {k!r}")
     r = record(searcher, fid)
-    scorer = searcher.scorers["neural"]
-    if not hasattr(scorer, "index"):   # a Milvus-served index keeps its vectors in the collection
-        from .backends import backend_name
-        raise QueryError(f"similar functions need the native vector index; this index is served by "
-                         f"{backend_name(searcher.manifest)}")
-    try:
-        xq = vectors.reconstruct(scorer.index, np.asarray([r["id"]], np.int64))
-    except RuntimeError:
-        raise QueryError(f"function {r['id']} has no stored vector") from None
-    D, I = vectors.search(scorer.index, vectors.normalize(xq), k + 16, scorer.params)
-    keep = (I[0] >= 0) & (I[0] != r["id"])
-    ids, scores = searcher.collapse(I[0][keep], D[0][keep])
+    I, D = neighbours(searcher.scorers["neural"], r["id"], k + 16)
+    keep = (I >= 0) & (I != r["id"])
+    ids, scores = searcher.collapse(I[keep], D[keep])
     by_id = {x["id"]: x for x in searcher.store.get(ids[:k])}
     return [dict(hit_fields(by_id[i]), score=float(s)) for i, s in zip(ids[:k].tolist(), scores[:k].tolist())
             if i in by_id]
+
+
+def neighbours(scorer, fid: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(ids (n,), scores (n,)) nearest to a function's stored vector, best first, itself included."""
+    if not hasattr(scorer, "index"):   # a Milvus collection searches by the vector it stores
+        return scorer.similar(fid, n)
+    try:
+        xq = vectors.reconstruct(scorer.index, np.asarray([fid], np.int64))
+    except RuntimeError:
+        raise QueryError(f"function {fid} has no stored vector") from None
+    D, I = vectors.search(scorer.index, vectors.normalize(xq), n, scorer.params)
+    return I[0], D[0]
 
 
 def hit_fields(r: dict) -> dict:

@@ -125,11 +125,30 @@ def test_a_milvus_server_answers_like_milvus_lite(pair, tmp_path):
         MilvusClient(os.environ["MILVUS_URI"]).drop_collection(m["backend"]["collection"])
 
 
-def test_similar_functions_on_a_milvus_index_is_a_clear_error(pair):
+def test_similar_functions_on_a_milvus_index_equal_the_native_ones(pair):
     from index import lookup
     from index.errors import QueryError
 
     native, milvus, _, records = pair
-    assert lookup.similar(native, records[0]["id"], 3)          # the native engine answers
-    with pytest.raises(QueryError, match="served by milvus"):
-        lookup.similar(milvus, records[0]["id"], 3)
+    for r in records[:20]:
+        a, b = lookup.similar(native, r["id"], 5), lookup.similar(milvus, r["id"], 5)
+        assert a and r["id"] not in {h["id"] for h in b}
+        # exact inner product over the same vectors: the same neighbours, scores equal (ties may swap)
+        np.testing.assert_allclose([h["score"] for h in a], [h["score"] for h in b], atol=1e-5)
+        top = {h["id"] for h in a if h["score"] > a[-1]["score"] + 1e-5}
+        assert top <= {h["id"] for h in b}
+    with pytest.raises(QueryError, match="no function"):
+        lookup.similar(milvus, 10 ** 9, 3)
+
+
+def test_api_similar_on_a_milvus_index(pair):
+    from webapp import create_app
+
+    native, milvus, _, records = pair
+    fid = records[0]["id"]
+    got = {}
+    for name, s in (("native", native), ("milvus", milvus)):
+        r = create_app({"SEARCHER": s}).test_client().get(f"/api/similar?id={fid}&k=5")
+        assert r.status_code == 200, r.get_json()
+        got[name] = [round(h["score"], 5) for h in r.get_json()["results"]]
+    assert got["milvus"] == got["native"] and len(got["milvus"]) == 5

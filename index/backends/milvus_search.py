@@ -117,6 +117,20 @@ class MilvusNeural(MilvusScorer):
         return hits(res)
 
 
+    def similar(self, fid: int, n: int):
+        """(ids, scores) nearest to the vector the collection stores for this function, best first."""
+        from ..errors import QueryError
+        with self.lock:
+            rows = self.client.get(self.collection, ids=[int(fid)], output_fields=["vec"])
+        if not rows:
+            raise QueryError(f"function {fid} has no stored vector")
+        xq = vectors.normalize(np.asarray([rows[0]["vec"]], np.float32))
+        with self.lock:
+            res = self.client.search(self.collection, data=[xq[0].tolist()], anns_field="vec", limit=min(n, IN_LIST_MAX),
+                                     search_params={"metric_type": "IP"}, output_fields=OUT)
+        return hits(res)
+
+
 class MilvusLexical(MilvusScorer):
     """BM25 over name, doc and code: Milvus sums the fields' raw scores with the native boosts."""
 
