@@ -25,6 +25,7 @@ class TeacherConfig:
     """How the teacher encodes code: truncation, int8 Linear layers, batch size, CPU threads."""
 
     name: str = TEACHER_NAME
+    weights: str = ""          # "": the stock model; else a fine-tune of ours shipped in codenn/pretrained/
     max_tokens: int = 128      # cosqa-dev MRR, MiniLM queries without "python": 256 tokens 0.523, 128 0.522, 64 0.505
     int8: bool = True          # dynamic int8 Linear layers on the CPU: 2.5x the throughput, MRR 0.522 -> 0.499
     batch_size: int = 64       # full precision only (int8 encodes one text at a time, see encode)
@@ -34,6 +35,9 @@ class TeacherConfig:
     def __post_init__(self):
         if self.name != TEACHER_NAME:
             raise ValueError(f"unknown teacher {self.name!r}: only {TEACHER_NAME} ships offline")
+        if self.weights:
+            from .teacher_tune.weights import tuned_dir
+            tuned_dir(self.weights)   # a clear error now rather than at the first encode
         if not 8 <= self.max_tokens <= 256:
             raise ValueError(f"teacher max_tokens must be in 8..256 (MiniLM's limit), not {self.max_tokens}")
 
@@ -86,6 +90,9 @@ class CodeTeacher:
         from sentence_transformers import SentenceTransformer
         model = SentenceTransformer(str(path), device=self.device, local_files_only=True)
         model.max_seq_length = self.cfg.max_tokens
+        if self.cfg.weights:
+            from .teacher_tune.weights import apply_tuned
+            apply_tuned(model, self.cfg.weights)
         return quantize(model) if self.quantized else model
 
     def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
@@ -129,7 +136,7 @@ class TeacherQueries:
 
     def __init__(self, cfg: TeacherConfig):
         self.teacher = CodeTeacher(dataclasses.replace(cfg, int8=False, batch_size=32, threads=1))
-        self.identity = f"{cfg.name}-queries"
+        self.identity = f"{cfg.name}{'+' + cfg.weights if cfg.weights else ''}-queries"
 
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
         # queries as typed: MiniLM ranks better with the language's name in them (cosqa-dev MRR 0.541

@@ -17,6 +17,7 @@ from .licences import expression_allowed, licence_from_metadata, parse_allowed
 from .manifest import RepoRecord
 from .registry import crawl_packages, requested_specs
 from .sdist import PipConfig, SdistError, canonical_name, pip_download, read_pkg_info, unpack
+from .wheel import download_wheel, read_wheel_metadata, unpack_wheel
 
 log = logging.getLogger("crawler.pypi")
 DEFAULT_TOP_LIST = Path(__file__).with_name("top_pypi.txt")
@@ -36,6 +37,7 @@ class PyPIConfig:
     max_mb: float = 300.0
     retry_failed: bool = False
     flush_seconds: float = 5.0
+    wheels: bool = False        # fetch wheels (no build step, works offline) instead of sdists
     pip: PipConfig = field(default_factory=PipConfig)
 
 
@@ -69,23 +71,25 @@ def source_url(md, name: str) -> str:
 
 
 def fetch_package(requirement: str, cfg: PyPIConfig) -> RepoRecord:
-    """Download, check and unpack one package; every outcome becomes a record (never raises SdistError)."""
+    """Download, check and unpack one package (its sdist, or its wheel); every outcome becomes a record (never raises SdistError)."""
     name, _ = canonical_name(requirement)
     rec = RepoRecord(name=f"pypi/{name}", source="pypi", url=f"https://pypi.org/project/{name}/")
     try:
         with tempfile.TemporaryDirectory(prefix="crawler-pip-") as tmp:
-            archive = pip_download(requirement, Path(tmp), cfg.pip)
-            md = read_pkg_info(archive)
+            fetch, read, unpack_to, kind = ((download_wheel, read_wheel_metadata, unpack_wheel, "wheel")
+                                            if cfg.wheels else (pip_download, read_pkg_info, unpack, "sdist"))
+            archive = fetch(requirement, Path(tmp), cfg.pip)
+            md = read(archive)
             rec.version = (md.get("Version") or "").strip() or None
             rec.url = source_url(md, name)
             rec.licence = licence_from_metadata(md)
-            rec.extra = {"sdist": archive.name}
+            rec.extra = {kind: archive.name}
             if not expression_allowed(rec.licence, cfg.licences):
                 rec.status = "skipped"
                 rec.error = f"licence {rec.licence or 'unknown'} is not one of {', '.join(cfg.licences)}"
                 return rec
             dest = Path(cfg.repos_dir, "pypi", name).resolve()
-            unpack(archive, dest, cfg.max_mb)
+            unpack_to(archive, dest, cfg.max_mb)
             rec.path = str(dest)
     except (SdistError, OSError) as e:
         rec.status, rec.error = "failed", str(e)
@@ -106,6 +110,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repos-dir", default=d.repos_dir, help="packages are unpacked under REPOS_DIR/pypi/")
     p.add_argument("--licences", default=",".join(d.licences), help="allowed SPDX ids, comma-separated")
     p.add_argument("--jobs", type=int, default=d.jobs, help="parallel pip downloads")
+    p.add_argument("--wheels", action="store_true", help="fetch wheels (pip --only-binary :all:) instead of sdists")
     p.add_argument("--max-mb", type=float, default=d.max_mb, help="refuse sdists that unpack to more than this")
     p.add_argument("--retry-failed", action="store_true", help="try again packages the manifest records as failed")
     p.add_argument("--flush-seconds", type=float, default=d.flush_seconds, help="rewrite the manifest at most this often")
@@ -126,7 +131,8 @@ def config_from_args(args: argparse.Namespace) -> PyPIConfig:
     pip = PipConfig(index_url=args.index_url, extra_index_urls=args.extra_index_url, find_links=args.find_links,
                     no_index=args.no_index, build_isolation=not args.no_build_isolation, timeout_s=args.timeout)
     return PyPIConfig(out=args.out, repos_dir=args.repos_dir, licences=parse_allowed(args.licences), jobs=args.jobs,
-                      max_mb=args.max_mb, retry_failed=args.retry_failed, flush_seconds=args.flush_seconds, pip=pip)
+                      max_mb=args.max_mb, retry_failed=args.retry_failed, flush_seconds=args.flush_seconds, wheels=args.wheels,
+                      pip=pip)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -45,30 +45,32 @@ def canonical_name(requirement: str) -> tuple[str, str | None]:
     return re.sub(r"[-_.]+", "-", m.group(1)).lower(), m.group(2)
 
 
+def index_options(cfg: PipConfig) -> list[str]:
+    """pip's options saying where packages come from."""
+    opts = ["--index-url", cfg.index_url] if cfg.index_url else []
+    for url in cfg.extra_index_urls:
+        opts += ["--extra-index-url", url]
+    for link in cfg.find_links:
+        opts += ["--find-links", link]
+    return opts + (["--no-index"] if cfg.no_index else [])
+
+
 def pip_command(requirement: str, dest: Path, cfg: PipConfig) -> list[str]:
     """Build the `pip download` command line for one requirement, without its dependencies."""
     # --no-binary names the package alone: ":all:" would also build its build backend from source
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", canonical_name(requirement)[0],
            "--dest", str(dest), "--disable-pip-version-check", "--no-input", "--progress-bar", "off"]
-    if cfg.index_url:
-        cmd += ["--index-url", cfg.index_url]
-    for url in cfg.extra_index_urls:
-        cmd += ["--extra-index-url", url]
-    for link in cfg.find_links:
-        cmd += ["--find-links", link]
-    if cfg.no_index:
-        cmd.append("--no-index")
+    cmd += index_options(cfg)
     if not cfg.build_isolation:
         cmd.append("--no-build-isolation")
     return cmd + [requirement]
 
 
-def pip_download(requirement: str, dest: Path, cfg: PipConfig) -> Path:
-    """Download the sdist of `requirement` into the empty folder `dest` and return its path."""
+def run_pip(cmd: list[str], dest: Path, cfg: PipConfig, suffixes: tuple[str, ...], kind: str) -> Path:
+    """Run a `pip download` into the empty folder `dest`; the one file it left with one of `suffixes`."""
     dest.mkdir(parents=True, exist_ok=True)
     # a session of its own, so a timeout kills pip's build-backend children too
-    proc = subprocess.Popen(pip_command(requirement, dest, cfg), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         out, _ = proc.communicate(timeout=cfg.timeout_s)
     except subprocess.TimeoutExpired:
@@ -77,10 +79,15 @@ def pip_download(requirement: str, dest: Path, cfg: PipConfig) -> Path:
         raise SdistError(f"pip download timed out after {cfg.timeout_s:g} s") from None
     if proc.returncode != 0:
         raise SdistError(f"pip download failed: {pip_error(out)}")
-    files = [p for p in dest.iterdir() if p.name.endswith(SDIST_SUFFIXES)]
+    files = [p for p in dest.iterdir() if p.name.endswith(suffixes)]
     if len(files) != 1:
-        raise SdistError(f"pip download left {len(files)} source distributions, expected 1")
+        raise SdistError(f"pip download left {len(files)} {kind}, expected 1")
     return files[0]
+
+
+def pip_download(requirement: str, dest: Path, cfg: PipConfig) -> Path:
+    """Download the sdist of `requirement` into the empty folder `dest` and return its path."""
+    return run_pip(pip_command(requirement, dest, cfg), dest, cfg, SDIST_SUFFIXES, "source distributions")
 
 
 def pip_error(output: str) -> str:
