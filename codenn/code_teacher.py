@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Sequence
@@ -29,7 +30,8 @@ class TeacherConfig:
     max_tokens: int = 128      # cosqa-dev MRR, MiniLM queries without "python": 256 tokens 0.523, 128 0.522, 64 0.505
     int8: bool = True          # dynamic int8 Linear layers on the CPU: 2.5x the throughput, MRR 0.522 -> 0.499
     batch_size: int = 64       # full precision only (int8 encodes one text at a time, see encode)
-    device: str = "auto"       # auto: cuda when present (int8 is a CPU-only path)
+    device: str = "auto"       # auto: cuda when present (int8 and onnx are CPU-only paths)
+    runtime: str = "onnx"      # onnx: ONNX Runtime on the CPU (codenn.teacher_onnx); torch: sentence-transformers
     threads: int = 0           # CPU threads while encoding (0: every core); the index keeps 1 for the rest
 
     def __post_init__(self):
@@ -38,6 +40,8 @@ class TeacherConfig:
         if self.weights:
             from .teacher_tune.weights import tuned_dir
             tuned_dir(self.weights)   # a clear error now rather than at the first encode
+        if self.runtime not in ("onnx", "torch"):
+            raise ValueError(f"teacher runtime must be onnx or torch, not {self.runtime!r}")
         if not 8 <= self.max_tokens <= 256:
             raise ValueError(f"teacher max_tokens must be in 8..256 (MiniLM's limit), not {self.max_tokens}")
 
@@ -75,13 +79,27 @@ class CodeTeacher:
         return self.cfg.int8 and self.device == "cpu"
 
     @property
+    def onnx(self) -> bool:
+        """ONNX Runtime on the CPU, unless a GPU is asked for or (auto) torch is loaded and sees one."""
+        if self.cfg.runtime != "onnx" or self.cfg.device not in ("auto", "cpu"):
+            return False
+        # a query process that has not loaded torch does not load it to look for a GPU
+        return self.cfg.device == "cpu" or "torch" not in sys.modules or self.device == "cpu"
+
+    @property
     def model(self):
         with self._lock:
             if self._model is None:
-                self._model = self._load()
+                self._model = self._load_onnx() if self.onnx else self._load()
         return self._model
 
-    def _load(self):
+    def _load_onnx(self):
+        from .teacher_onnx import onnx_teacher
+        threads = self.cfg.threads or len(os.sched_getaffinity(0))
+        return onnx_teacher(lambda: self._load(quantized=False), minilm_dir(), self.cfg.weights, self.cfg.int8,
+                            self.cfg.max_tokens, threads)
+
+    def _load(self, quantized: bool | None = None):
         """The packaged weights, offline, truncating at max_tokens, int8 where that applies."""
         path = minilm_dir()
         # the weights ship inside the package: never let the hub client go online
@@ -93,12 +111,14 @@ class CodeTeacher:
         if self.cfg.weights:
             from .teacher_tune.weights import apply_tuned
             apply_tuned(model, self.cfg.weights)
-        return quantize(model) if self.quantized else model
+        return quantize(model) if (self.quantized if quantized is None else quantized) else model
 
     def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """(N, 384) float32 unit-norm vectors of texts (empty texts give MiniLM's vector of nothing)."""
         if not len(texts):
             return np.zeros((0, self.dim), np.float32)
+        if self.onnx:   # one text per run: see codenn.teacher_onnx
+            return self.model.encode(list(texts))
         import torch
         model, before = self.model, torch.get_num_threads()
         # a transformer keeps both cores busy (the index build runs torch on one thread for its bags)
