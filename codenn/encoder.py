@@ -95,7 +95,8 @@ class CodeEncoder:
             batch[field], batch[f"{field}_len"] = self.field_tensors(field, (r.get(field, "") for r in records))
         return self.encode_code(batch).cpu().numpy()
 
-    def configure_teacher(self, scope: str, max_tokens: int = 0, int8: bool | None = None) -> dict | None:
+    def configure_teacher(self, scope: str, max_tokens: int = 0, int8: bool | None = None,
+                          runtime: str = "") -> dict | None:
         """Which functions get the teacher's vectors ("documented" or "all"), and how it reads them.
 
         Queries are unaffected (the static query side was trained for the teacher's space); returns
@@ -108,7 +109,8 @@ class CodeEncoder:
         from .code_teacher import CodeTeacher
         cfg = self.teacher.cfg
         changes = {k: v for k, v in (("max_tokens", max_tokens or cfg.max_tokens),
-                                     ("int8", cfg.int8 if int8 is None else int8)) if getattr(cfg, k) != v}
+                                     ("int8", cfg.int8 if int8 is None else int8),
+                                     ("runtime", runtime or cfg.runtime)) if getattr(cfg, k) != v}
         if changes:
             self.teacher = CodeTeacher(dataclasses.replace(cfg, **changes))
         self.teacher_scope = scope

@@ -60,9 +60,14 @@ def export(st_model, path: Path, int8: bool) -> Path:
         import logging
 
         from onnxruntime.quantization import QuantType, quantize_dynamic
-        logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))   # its pre-processing hint
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(max(level, logging.ERROR))   # quiets its pre-processing hint, logged on the root logger
         q = path.with_name(f"{path.name}.{os.getpid()}.int8.tmp")
-        quantize_dynamic(str(fp32), str(q), weight_type=QuantType.QInt8)
+        try:
+            quantize_dynamic(str(fp32), str(q), weight_type=QuantType.QInt8)
+        finally:
+            root.setLevel(level)   # a process-wide level left raised silenced every later warning
         os.replace(q, path)
         fp32.unlink()
     else:

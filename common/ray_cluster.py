@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from common.threads import thread_budget
+
 
 @dataclass
 class RayConfig:
@@ -32,7 +34,8 @@ def connect(cfg: RayConfig):
         if cfg.address == "auto":
             # always a private cluster: attaching to whatever cluster another job left running on this
             # machine would share (and wait on) its workers; a running cluster is named by its address
-            ray.init(address="local", include_dashboard=False, num_cpus=cfg.workers or None, **kwargs)
+            # as many CPUs as this process may use (not the machine's): each actor reserves one
+            ray.init(address="local", include_dashboard=False, num_cpus=cfg.workers or thread_budget(), **kwargs)
         else:
             ray.init(address=cfg.address, **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as e:

@@ -117,7 +117,7 @@ def configure_teacher(encoder, cfg: IndexConfig, total: int | None) -> dict | No
     scope = cfg.teacher
     if scope == "auto":
         scope = "all" if total is not None and total <= cfg.teacher_all_max else "documented"
-    return encoder.configure_teacher(scope, cfg.teacher_tokens, cfg.teacher_int8)
+    return encoder.configure_teacher(scope, cfg.teacher_tokens, cfg.teacher_int8, cfg.teacher_runtime)
 
 
 def new_manifest(encoder, model_dir, cfg: IndexConfig, store: Store, index, **parts) -> dict:

@@ -38,6 +38,7 @@ class IndexConfig:
     teacher_all_max: int = 20_000      # ~2.5 min of teacher encoding on two cores
     teacher_tokens: int = 0            # 0: the model's setting; MiniLM reads at most 256
     teacher_int8: bool = True          # int8 on the CPU: 2.5x the throughput, cosqa-dev MRR -0.02
+    teacher_runtime: str = ""          # "": the model's setting (onnx on the CPU); onnx | torch
     compress_code: bool = False        # zlib the store's code, tokens and apiseq: for 10M-function stores
 
     def __post_init__(self):
@@ -46,7 +47,8 @@ class IndexConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "IndexConfig":
-        extra = {k: d[k] for k in ("teacher", "teacher_all_max", "teacher_tokens", "teacher_int8", "compress_code")
+        extra = {k: d[k] for k in ("teacher", "teacher_all_max", "teacher_tokens", "teacher_int8", "teacher_runtime",
+                                          "compress_code")
                  if k in d}
         return cls(vectors=VectorConfig(**d.get("vectors", {})), lexical=LexicalConfig(**d.get("lexical", {})),
                    batch_size=d.get("batch_size", 1024), **extra)
@@ -55,7 +57,7 @@ class IndexConfig:
         return {"vectors": dataclasses.asdict(self.vectors), "lexical": dataclasses.asdict(self.lexical),
                 "batch_size": self.batch_size, "teacher": self.teacher, "teacher_all_max": self.teacher_all_max,
                 "teacher_tokens": self.teacher_tokens, "teacher_int8": self.teacher_int8,
-                "compress_code": self.compress_code}
+                "teacher_runtime": self.teacher_runtime, "compress_code": self.compress_code}
 
     def override(self, assignments: list[str]) -> "IndexConfig":
         """Apply `section.key=value` strings (e.g. vectors.kind=hnsw); unknown keys and wrong types are errors."""

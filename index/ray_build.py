@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from common.ray_cluster import RayConfig, connect, data_context, worker_count
+from common.threads import reserve
 from preprocess.csvio import COLUMNS, read_functions
 from .build import build_index, encode
 from .encoders import limit_torch_threads, load_encoder, parse_hashing
@@ -75,9 +76,10 @@ def read_rows(path: str | Path, offset: int, count: int) -> list[dict]:
 class EncodeActor:
     """A Ray actor holding one encoder: batch descriptors in, (id, vec) rows out."""
 
-    def __init__(self, model: str, path: str, teacher: tuple | None, torch_threads: int | None):
-        limit_torch_threads(torch_threads)
+    def __init__(self, model: str, path: str, teacher: tuple | None, torch_threads: int | None, cpus: int = 1):
+        reserve(cpus)   # torch, the teacher's ONNX session and FAISS: one thread per CPU the actor reserved
         self.encoder, self.path = load_encoder(model), path
+        limit_torch_threads(torch_threads)
         if teacher is not None and hasattr(self.encoder, "configure_teacher"):
             self.encoder.configure_teacher(*teacher)
 
@@ -142,7 +144,7 @@ class RayEncoder:
         ds = ray.data.from_items(items, override_num_blocks=max(1, len(items)))
         ds = ds.map_batches(EncodeActor, batch_size=1, batch_format="numpy", concurrency=worker_count(self.rcfg),
                             fn_constructor_kwargs={"model": self.model, "path": self.path, "teacher": self.teacher_args,
-                                                   "torch_threads": self.cfg.torch_threads},
+                                                   "torch_threads": self.cfg.torch_threads, "cpus": 1},
                             num_gpus=1 if gpus else None, num_cpus=None if gpus else 1,
                             max_restarts=self.rcfg.max_retries, max_task_retries=self.rcfg.max_retries)
         return iter(ds.iter_batches(batch_size=None, batch_format="numpy"))

@@ -289,7 +289,8 @@ class Updater:
         check_identity(self.manifest["model"], self._encoder)
         teacher = self.manifest["model"].get("teacher")
         if teacher is not None and hasattr(self._encoder, "configure_teacher"):
-            self._encoder.configure_teacher(teacher["scope"], teacher["max_tokens"], teacher["int8"])
+            self._encoder.configure_teacher(teacher["scope"], teacher["max_tokens"], teacher["int8"],
+                                             teacher.get("runtime", "torch"))
         limit_torch_threads(self.icfg.torch_threads)
         return self._encoder
 

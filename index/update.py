@@ -38,7 +38,8 @@ def add_functions(index_dir: str | Path, records: Iterable[dict], model_dir: str
     cfg.progress = progress
     teacher = manifest["model"].get("teacher")
     if teacher is not None and hasattr(encoder, "configure_teacher"):   # new functions as the build encoded its own
-        encoder.configure_teacher(teacher["scope"], teacher["max_tokens"], teacher["int8"])
+        encoder.configure_teacher(teacher["scope"], teacher["max_tokens"], teacher["int8"],
+                                  teacher.get("runtime", "torch"))
     limit_torch_threads(cfg.torch_threads)
     vectors.use_threads(cfg.faiss_threads)
     new_repos = sorted({r.get("repo") or "" for r in records})

@@ -9,6 +9,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from common.threads import thread_budget
+
 KINDS = ("auto", "flat", "hnsw", "ivfpq")
 
 
@@ -35,12 +37,12 @@ class VectorConfig:
 
 
 def use_threads(n: int | None) -> None:
-    """Set FAISS's OpenMP threads, process-wide (None: one per core).
+    """Set FAISS's OpenMP threads, process-wide (None: the thread budget, common.threads).
 
     One query gains nothing from threads, and on the shared 2-core machine two OpenMP threads made
     an exact search of 10k vectors take 60 ms instead of 0.8 ms (HNSW at 100k: 20 ms vs 1.7 ms).
     """
-    faiss.omp_set_num_threads(n or os.cpu_count() or 1)
+    faiss.omp_set_num_threads(thread_budget(n))
 
 
 def normalize(x: np.ndarray) -> np.ndarray:
