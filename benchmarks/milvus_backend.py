@@ -35,13 +35,14 @@ from .index_latency import du_mb, pct
 from .modes import Context
 from .ranking import scores_row, whole_pool_ranks
 
-VARIANTS = ("hybrid:weighted", "hybrid:rrf", "hybrid:native", "neural", "lexical")
+VARIANTS = ("hybrid:weighted", "hybrid:rrf", "hybrid:ours", "neural", "lexical")
+RANKER = MilvusConfig(fusion="weighted")   # built with a Milvus ranker's scorer, so variant() can switch among all
 
 
 def variant(s: Searcher, name: str) -> str:
     """Point a Milvus searcher's hybrid mode at one fusion; the mode to search with."""
     mode, _, fusion = name.partition(":")
-    if fusion == "native":
+    if fusion == "ours":
         s.cfg.modes["hybrid"] = ("neural", "lexical")
     elif fusion:
         s.cfg.modes["hybrid"] = ("milvus_hybrid",)
@@ -53,7 +54,7 @@ def build_both(records, model: str, work: Path) -> dict:
     """Native and milvus-lite indexes of the same records; their build seconds and disk MB."""
     out = {}
     for name, build in (("native", lambda r, o: build_index(r, model, o, IndexConfig())),
-                        ("milvus", lambda r, o: build_milvus_index(r, model, o, IndexConfig(), MilvusConfig()))):
+                        ("milvus", lambda r, o: build_milvus_index(r, model, o, IndexConfig(), RANKER))):
         t = time.perf_counter()
         build(records() if callable(records) else records, work / name)
         out[name] = {"build_s": round(time.perf_counter() - t, 1), "disk_mb": round(du_mb(work / name), 1)}

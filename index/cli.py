@@ -47,8 +47,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--backend", choices=("native", "milvus"), default="native",
                    help="where vectors and BM25 live: native files (default) or a Milvus collection")
     b.add_argument("--milvus-uri", help="milvus-lite file or http://host:19530 (default: milvus.db in the index folder)")
-    b.add_argument("--milvus-fusion", choices=("weighted", "rrf", "native"), default="weighted",
-                   help="hybrid fusion: Milvus's weighted or RRF ranker, or ours over Milvus's two lists")
+    b.add_argument("--milvus-fusion", choices=("ours", "weighted", "rrf"), default="ours",
+                   help="hybrid fusion: ours over Milvus's two lists (default; ranks as the native engine), or "
+                        "Milvus's weighted or RRF ranker (~0.13 lower MRR on cosqa-dev)")
     b.add_argument("--ray", metavar="ADDRESS", help="encode on a Ray cluster (`auto`: a local one); needs the distributed extra")
     b.add_argument("--no-progress", action="store_true")
     a = ix.add_parser("add", help="add the functions of new repositories")

@@ -59,14 +59,34 @@ def test_neural_and_lexical_lists_match_the_native_engine(pair):
     assert lexical >= 0.8, lexical   # BM25 on both; ties among equal scores may break differently
 
 
-def test_hybrid_goes_through_milvus_fusion_and_overlaps_ours(pair):
-    native, milvus, _, _ = pair
-    assert milvus.cfg.modes["hybrid"] == ("milvus_hybrid",)
+def test_hybrid_by_default_is_our_fusion_over_milvus_lists(pair):
+    native, milvus, m, _ = pair
+    assert m["backend"]["fusion"] == "ours" and milvus.cfg.modes["hybrid"] == ("neural", "lexical")
     res = [(native.search(q), milvus.search(q)) for q in QUERIES]
     assert all(b.hits for _, b in res)
-    assert np.mean([overlap(a, b) for a, b in res]) >= 0.5
+    assert np.mean([overlap(a, b) for a, b in res]) >= 0.8   # the native engine's fusion over near-equal lists
     first = res[0][1].hits[0]
     assert first.code and first.url and first.matched_lines   # records and matched lines from the store
+
+
+@pytest.mark.parametrize("ranker", ["weighted", "rrf"])
+def test_a_milvus_ranker_on_request_goes_through_milvus_fusion(pair, tmp_path, ranker):
+    native, _, _, records = pair
+    build_milvus_index(records, "hashing", tmp_path / "m", IndexConfig(progress=False), MilvusConfig(fusion=ranker))
+    s = Searcher.open(tmp_path / "m")
+    try:
+        assert s.cfg.modes["hybrid"] == ("milvus_hybrid",) and s.scorers["milvus_hybrid"].method == ranker
+        res = [(native.search(q), s.search(q)) for q in QUERIES]
+        assert all(b.hits for _, b in res)
+        assert np.mean([overlap(a, b) for a, b in res]) >= 0.3
+    finally:
+        s.close()
+
+
+def test_the_old_fusion_name_native_still_means_ours():
+    assert MilvusConfig(fusion="native").fusion == "ours"
+    with pytest.raises(ValueError, match="ours, weighted, rrf"):
+        MilvusConfig(fusion="arctan")
 
 
 @pytest.mark.parametrize("filters", [{"repo": "org/repo2"}, {"lang": "javascript"}, {"path": "pkg1/*"},

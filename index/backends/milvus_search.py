@@ -19,7 +19,7 @@ from ..analysis import ParsedQuery
 from ..fusion import FusionConfig
 from ..lexical import LexicalConfig, TEXT_FIELDS, analyzer
 from ..scorers import EMPTY, Filter
-from .milvus import connect, resolve_uri
+from .milvus import LEGACY_FUSIONS, connect, resolve_uri
 
 IN_LIST_MAX = 16_384      # Milvus caps a search's limit (topk) at 16,384
 OUT = ["id"]
@@ -178,7 +178,7 @@ class MilvusHybrid(MilvusScorer):
 
 
 def open_scorers(index_dir, manifest: dict, encoder, store, vcfg) -> tuple[dict, dict]:
-    """The Milvus scorers of an index folder; `hybrid` is Milvus's fusion unless the manifest says native."""
+    """The Milvus scorers of an index folder; `hybrid` is ours over its lists unless the manifest names a Milvus ranker."""
     backend = manifest["backend"]
     client = connect(resolve_uri(backend["uri"], Path(index_dir)), os.environ.get("MILVUS_TOKEN", ""))
     if not client.has_collection(backend["collection"]):
@@ -189,7 +189,8 @@ def open_scorers(index_dir, manifest: dict, encoder, store, vcfg) -> tuple[dict,
     lock = threading.Lock()
     args = (client, backend["collection"], encoder, LexicalConfig(**manifest["config"]["lexical"]), lock)
     scorers = {"neural": MilvusNeural(*args), "lexical": MilvusLexical(*args)}
-    if backend.get("fusion", "weighted") == "native":
+    fusion = backend.get("fusion", "weighted")   # a manifest without it predates the choice: weighted
+    if LEGACY_FUSIONS.get(fusion, fusion) == "ours":
         return scorers, {}
-    hybrid = MilvusHybrid(*args, fusion=FusionConfig(), method=backend["fusion"])
+    hybrid = MilvusHybrid(*args, fusion=FusionConfig(), method=fusion)
     return {**scorers, hybrid.name: hybrid}, {"hybrid": (hybrid.name,)}
