@@ -133,8 +133,8 @@ def reshape(store: Store, index, cfg: IndexConfig):
     crowded = len(tombs) > cfg.vectors.compact_fraction * max(index.ntotal, 1)
     if want == have and not crowded:
         return index
-    if want == "ivfpq" and have == "ivfpq":
-        return index
+    if want == "ivfpq" and have == "ivfpq" and not (crowded and vectors.refined(index)):
+        return index   # plain IVF-PQ removes ids in place; a refined one keeps tombstones until crowded
     ids, xb = vectors.reconstruct_all(index)
     keep = ~np.isin(ids, tombs)
     order = np.argsort(ids[keep], kind="stable")  # a fresh build adds in id order

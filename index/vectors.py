@@ -1,4 +1,4 @@
-"""FAISS vectors keyed by store row ids: exact inner product when small, HNSW when large, IVF-PQ on request."""
+"""FAISS vectors keyed by store row ids: exact inner product when small, HNSW when large, IVF-PQ (re-ranked) on request."""
 from __future__ import annotations
 
 import os
@@ -12,6 +12,7 @@ import numpy as np
 from common.threads import thread_budget
 
 KINDS = ("auto", "flat", "hnsw", "ivfpq")
+REFINES = ("none", "sq8", "fp16", "flat")   # IVF-PQ re-ranking codes: d, 2d or 4d bytes a vector
 
 
 @dataclass
@@ -27,6 +28,8 @@ class VectorConfig:
     pq_m: int = 32                     # sub-quantizers (dim must be a multiple)
     pq_nbits: int = 8
     ivf_nprobe: int = 32
+    refine: str = "none"               # re-rank IVF-PQ's top k * refine_factor by these codes (faiss IndexRefine)
+    refine_factor: int = 4
     train_max: int = 100_000           # IVF-PQ training sample
     exact_filter_max: int = 20_000     # a filter leaving at most this many vectors is searched exactly
     compact_fraction: float = 0.2      # rebuild an HNSW graph once this share of it is tombstones
@@ -34,6 +37,10 @@ class VectorConfig:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"vectors.kind must be one of {KINDS}, not {self.kind!r}")
+        if self.refine not in REFINES:
+            raise ValueError(f"vectors.refine must be one of {REFINES}, not {self.refine!r}")
+        if self.refine_factor < 1:
+            raise ValueError(f"vectors.refine_factor must be at least 1, not {self.refine_factor}")
 
 
 def use_threads(n: int | None) -> None:
@@ -121,21 +128,44 @@ class VectorSink:
 
 
 def build_ivfpq(xb: np.ndarray, cfg: VectorConfig) -> faiss.Index:
-    """An IVF-PQ index trained on a sample of xb, for corpora that do not fit in memory as floats."""
+    """An IVF-PQ index trained on a sample of xb, for corpora that do not fit in memory as floats.
+
+    With cfg.refine, IVF-PQ proposes k * refine_factor candidates and IndexRefine re-ranks them by
+    their SQ8, fp16 or float codes; IndexRefine numbers vectors by position, so an id map wraps it.
+    """
     n, d = xb.shape
     if d % cfg.pq_m:
         raise ValueError(f"vectors.pq_m={cfg.pq_m} must divide the dimension {d}")
     nlist = cfg.ivf_nlist or max(1, int(4 * np.sqrt(max(n, 1))))
     nlist = min(nlist, max(1, n // 39))  # k-means wants ~39 points per centroid
-    index = faiss.IndexIVFPQ(faiss.IndexFlatIP(d), d, nlist, cfg.pq_m, cfg.pq_nbits, faiss.METRIC_INNER_PRODUCT)
+    ivf = faiss.IndexIVFPQ(faiss.IndexFlatIP(d), d, nlist, cfg.pq_m, cfg.pq_nbits, faiss.METRIC_INNER_PRODUCT)
+    index = ivf if cfg.refine == "none" else refine_index(ivf, cfg)
     rng = np.random.default_rng(0)
     sample = xb if n <= cfg.train_max else xb[np.sort(rng.choice(n, cfg.train_max, replace=False))]
     if len(sample) < 2 ** cfg.pq_nbits:
         raise ValueError(f"IVF-PQ needs at least {2 ** cfg.pq_nbits} vectors to train; use vectors.kind=flat")
     index.train(np.ascontiguousarray(sample, np.float32))
-    index.nprobe = cfg.ivf_nprobe
+    ivf.nprobe = cfg.ivf_nprobe
+    if cfg.refine != "none":
+        return faiss.IndexIDMap2(index)
     index.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct and remove by row id
     return index
+
+
+def refine_index(ivf: faiss.Index, cfg: VectorConfig) -> faiss.IndexRefine:
+    """IVF-PQ whose candidates are re-ranked by cfg.refine codes of every vector."""
+    if cfg.refine == "flat":
+        index = faiss.IndexRefineFlat(ivf)
+    else:
+        qtype = {"sq8": faiss.ScalarQuantizer.QT_8bit, "fp16": faiss.ScalarQuantizer.QT_fp16}[cfg.refine]
+        index = faiss.IndexRefine(ivf, faiss.IndexScalarQuantizer(ivf.d, qtype, faiss.METRIC_INNER_PRODUCT))
+    index.k_factor = cfg.refine_factor
+    return index
+
+
+def refined(index: faiss.Index) -> bool:
+    """Whether the index re-ranks its candidates (an id map over IndexRefine)."""
+    return isinstance(index, faiss.IndexIDMap2) and isinstance(faiss.downcast_index(index.index), faiss.IndexRefine)
 
 
 def kind_of(index: faiss.Index) -> str:
@@ -144,7 +174,7 @@ def kind_of(index: faiss.Index) -> str:
         return "flat"
     if isinstance(inner, faiss.IndexHNSW):
         return "hnsw"
-    if isinstance(inner, faiss.IndexIVF):
+    if isinstance(inner, (faiss.IndexIVF, faiss.IndexRefine)):
         return "ivfpq"
     raise ValueError(f"unsupported FAISS index {type(inner).__name__}")
 
@@ -185,9 +215,23 @@ def search_params(index: faiss.Index, cfg: VectorConfig, sel: faiss.IDSelector |
     if kind == "hnsw":
         ef = int(min(4096, cfg.hnsw_ef_search / max(fraction, 1e-3)))
         return faiss.SearchParametersHNSW(sel=sel, efSearch=ef)
+    if kind == "ivfpq" and refined(index):
+        return refine_params(index, cfg, sel)
     if kind == "ivfpq":
         return faiss.SearchParametersIVF(sel=sel, nprobe=cfg.ivf_nprobe)
     return faiss.SearchParameters(sel=sel) if sel is not None else None
+
+
+def refine_params(index: faiss.IndexIDMap2, cfg: VectorConfig, sel: faiss.IDSelector | None):
+    """IndexRefine's parameters: its k factor, and IVF's nprobe and selector, the selector seeing row ids.
+
+    IndexIDMap2 would translate a selector for the index it wraps, but IndexRefine hands its base only
+    base_index_params, so the translated selector goes there.
+    """
+    inner = faiss.SearchParametersIVF(nprobe=cfg.ivf_nprobe)
+    if sel is not None:
+        inner.sel = faiss.IDSelectorTranslated(index.id_map, sel)
+    return faiss.IndexRefineSearchParameters(k_factor=cfg.refine_factor, base_index_params=inner)
 
 
 def search(index: faiss.Index, xq: np.ndarray, k: int, params=None) -> tuple[np.ndarray, np.ndarray]:
@@ -200,8 +244,8 @@ def search(index: faiss.Index, xq: np.ndarray, k: int, params=None) -> tuple[np.
 
 
 def remove(index: faiss.Index, ids: np.ndarray) -> bool:
-    """Remove ids where the index supports it; False for HNSW (the caller keeps tombstones)."""
-    if kind_of(index) == "hnsw":
+    """Remove ids where the index supports it; False for HNSW and refined IVF-PQ (the caller keeps tombstones)."""
+    if kind_of(index) == "hnsw" or refined(index):
         return False
     index.remove_ids(np.ascontiguousarray(ids, np.int64))
     return True
@@ -222,6 +266,6 @@ def save(index: faiss.Index, path: str | Path) -> None:
 
 def load(path: str | Path) -> faiss.Index:
     index = faiss.read_index(str(path))
-    if kind_of(index) == "ivfpq":
+    if kind_of(index) == "ivfpq" and not refined(index):
         faiss.extract_index_ivf(index).set_direct_map_type(faiss.DirectMap.Hashtable)
     return index
