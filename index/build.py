@@ -42,10 +42,14 @@ def encode(encoder, records: list[dict]) -> np.ndarray:
 
 def ingest(records: Iterable[dict], store: Store, lex: LexicalIndex, encoder, cfg: IndexConfig,
            assign_id: Callable[[dict], int], sink: Callable[[np.ndarray, np.ndarray], None],
-           total: int | None = None) -> tuple[int, float]:
-    """Insert records into the store and the lexical index, encode them into sink(xb, ids): (count, encode s)."""
+           total: int | None = None, after_batch: Callable[[int], None] | None = None,
+           done: int = 0) -> tuple[int, float]:
+    """Insert records into the store and the lexical index, encode them into sink(xb, ids): (count, encode s).
+
+    after_batch(count) runs after each batch (a checkpoint); `done` records were indexed by an earlier run.
+    """
     n, enc_s = 0, 0.0
-    with tqdm(total=total, desc="index", unit="fn", disable=not cfg.progress, mininterval=1) as bar:
+    with tqdm(total=total, initial=done, desc="index", unit="fn", disable=not cfg.progress, mininterval=1) as bar:
         for batch in batched(records, cfg.batch_size):
             rids = [assign_id(r) for r in batch]
             store.insert(batch, rids)
@@ -56,17 +60,25 @@ def ingest(records: Iterable[dict], store: Store, lex: LexicalIndex, encoder, cf
             sink(xb, np.asarray(rids, np.int64))
             n += len(batch)
             bar.update(len(batch))
+            if after_batch is not None:
+                after_batch(n)
     return n, enc_s
 
 
 def build_index(records: Iterable[dict], model_dir: str | Path | None, out_dir: str | Path,
-                cfg: IndexConfig | None = None, *, encoder=None, total: int | None = None) -> dict:
+                cfg: IndexConfig | None = None, *, encoder=None, total: int | None = None,
+                resume: bool = False) -> dict:
     """Index records (functions.csv rows with int `id`) into out_dir, atomically; return the manifest.
 
     The encoder is `encoder` when given (any object with the codenn bundle methods), else loaded from
-    model_dir (a trained model directory, or `hashing[:DIM]` for the untrained baseline).
+    model_dir (a trained model directory, or `hashing[:DIM]` for the untrained baseline). With
+    cfg.checkpoint_rows (or resume), progress is committed as it goes and `resume` continues a
+    killed build of the same records (index.checkpoint).
     """
     cfg = cfg or IndexConfig()
+    if resume or cfg.checkpoint_rows:
+        from .checkpoint import build_checkpointed
+        return build_checkpointed(records, model_dir, out_dir, cfg, encoder=encoder, total=total, resume=resume)
     encoder = encoder if encoder is not None else load_encoder(model_dir)
     limit_torch_threads(cfg.torch_threads)
     vectors.use_threads(cfg.faiss_threads)
@@ -87,16 +99,27 @@ def build_index(records: Iterable[dict], model_dir: str | Path | None, out_dir: 
             raise ValueError("no functions to index: the records are empty")
         store.commit()
         lex.commit()
-        t = time.perf_counter()
-        index = sink.finish()
-        vec_s = time.perf_counter() - t
-        vectors.save(index, tmp / VECTORS)
-        manifest = new_manifest(encoder, model_dir, cfg, store, index)
-        if teacher is not None:
-            manifest["model"]["teacher"] = teacher
-        manifest["build"] = build_stats(n, enc_s, vec_s, t0)
-        write_manifest(tmp, manifest)
-        store.close()
+        manifest = finish_build(tmp, store, sink, encoder, model_dir, cfg, teacher, (n, enc_s, t0))
+    return manifest
+
+
+def finish_build(tmp: Path, store: Store, sink, encoder, model_dir, cfg: IndexConfig, teacher: dict | None,
+                 timing: tuple[int, float, float]) -> dict:
+    """Index the sink's vectors, write them and the manifest into tmp, close the store; the manifest.
+
+    timing: (functions encoded, their encoding seconds, the build's start) for the build figures.
+    """
+    t = time.perf_counter()
+    index = sink.finish()
+    vec_s = time.perf_counter() - t
+    vectors.save(index, tmp / VECTORS)
+    manifest = new_manifest(encoder, model_dir, cfg, store, index)
+    if teacher is not None:
+        manifest["model"]["teacher"] = teacher
+    n, enc_s, t0 = timing
+    manifest["build"] = build_stats(n, enc_s, vec_s, t0)
+    write_manifest(tmp, manifest)
+    store.close()
     return manifest
 
 

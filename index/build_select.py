@@ -19,7 +19,9 @@ def run_build(args, cfg, total: int) -> dict:
     """Build the index the arguments ask for; its manifest."""
     from preprocess.csvio import read_functions
     from .build import build_index
-    builder, extra = build_index, {}
+    builder, extra = build_index, {"resume": True} if getattr(args, "resume", False) else {}
+    if args.backend == "milvus" and extra:
+        raise ValueError("--resume works with the native backend only")
     if args.backend == "milvus":
         from .backends.milvus_build import build_milvus_index
         builder, extra = build_milvus_index, {"mcfg": milvus_config(args.milvus_uri, args.milvus_fusion)}

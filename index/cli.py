@@ -51,6 +51,9 @@ def parser() -> argparse.ArgumentParser:
                    help="hybrid fusion: ours over Milvus's two lists (default; ranks as the native engine), or "
                         "Milvus's weighted or RRF ranker (~0.13 lower MRR on cosqa-dev)")
     b.add_argument("--ray", metavar="ADDRESS", help="encode on a Ray cluster (`auto`: a local one); needs the distributed extra")
+    b.add_argument("--resume", action="store_true",
+                   help="commit progress as the build goes (every checkpoint_rows functions, default 100,000) and "
+                        "continue the build a killed run of this command left in .OUT.partial")
     b.add_argument("--no-progress", action="store_true")
     a = ix.add_parser("add", help="add the functions of new repositories")
     a.add_argument("--functions", required=True, help="a functions.csv holding the new repositories")

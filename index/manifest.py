@@ -40,15 +40,18 @@ class IndexConfig:
     teacher_int8: bool = True          # int8 on the CPU: 2.5x the throughput, cosqa-dev MRR -0.02
     teacher_runtime: str = ""          # "": the model's setting (onnx on the CPU); onnx | torch
     compress_code: bool = False        # zlib the store's code, tokens and apiseq: for 10M-function stores
+    checkpoint_rows: int = 0           # commit progress every this many functions so a killed build resumes (0: never)
 
     def __post_init__(self):
         if self.teacher not in TEACHER_SCOPES:
             raise ValueError(f"teacher must be one of {', '.join(TEACHER_SCOPES)}, not {self.teacher!r}")
+        if self.checkpoint_rows < 0:
+            raise ValueError(f"checkpoint_rows must be 0 or more, not {self.checkpoint_rows}")
 
     @classmethod
     def from_dict(cls, d: dict) -> "IndexConfig":
         extra = {k: d[k] for k in ("teacher", "teacher_all_max", "teacher_tokens", "teacher_int8", "teacher_runtime",
-                                          "compress_code")
+                                          "compress_code", "checkpoint_rows")
                  if k in d}
         return cls(vectors=VectorConfig(**d.get("vectors", {})), lexical=LexicalConfig(**d.get("lexical", {})),
                    batch_size=d.get("batch_size", 1024), **extra)
@@ -57,7 +60,8 @@ class IndexConfig:
         return {"vectors": dataclasses.asdict(self.vectors), "lexical": dataclasses.asdict(self.lexical),
                 "batch_size": self.batch_size, "teacher": self.teacher, "teacher_all_max": self.teacher_all_max,
                 "teacher_tokens": self.teacher_tokens, "teacher_int8": self.teacher_int8,
-                "teacher_runtime": self.teacher_runtime, "compress_code": self.compress_code}
+                "teacher_runtime": self.teacher_runtime, "compress_code": self.compress_code,
+                "checkpoint_rows": self.checkpoint_rows}
 
     def override(self, assignments: list[str]) -> "IndexConfig":
         """Apply `section.key=value` strings (e.g. vectors.kind=hnsw); unknown keys and wrong types are errors."""
@@ -69,7 +73,7 @@ class IndexConfig:
             if not sep or name not in names:
                 raise ValueError(f"unknown index setting {key!r} "
                                  f"(settings: vectors.<key>, lexical.<key>, batch_size, torch_threads, faiss_threads, teacher, "
-                                 f"teacher_all_max, teacher_tokens, teacher_int8, compress_code)")
+                                 f"teacher_all_max, teacher_tokens, teacher_int8, compress_code, checkpoint_rows)")
             current = getattr(target, name)
             try:
                 value = raw if isinstance(current, str) else json.loads(raw)

@@ -101,7 +101,7 @@ class RayEncoder:
         self.local, self.model, self.path, self.cfg, self.rcfg = load_encoder(model), model, str(path), cfg, rcfg
         self.identity, self.dim = self.local.identity, self.local.dim
         self.teacher_args: tuple | None = None
-        self._stream = None
+        self._stream, self._skip = None, 0
         self._ids, self._xs = np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32)
 
     def __getattr__(self, name):   # spec, teacher, ...: what model_info and the manifest ask the model
@@ -116,6 +116,12 @@ class RayEncoder:
 
     def encode_queries(self, texts):
         return self.local.encode_queries(texts)
+
+    def skip_rows(self, n: int) -> None:
+        """Start the stream n rows in: a resumed build (index.checkpoint) has their vectors already."""
+        if n % self.cfg.batch_size or self._stream is not None:
+            raise ValueError(f"a Ray build resumes at a whole batch, before its stream starts, not at row {n}")
+        self._skip = n // self.cfg.batch_size
 
     def encode_functions(self, records: list[dict]) -> np.ndarray:
         """The next len(records) vectors of the stream, checked to be these records' ids."""
@@ -139,7 +145,7 @@ class RayEncoder:
         ray = connect(self.rcfg)
         data_context(self.rcfg)
         offsets = batch_offsets(self.path, self.cfg.batch_size)
-        items = [{"offset": o, "count": c} for o, c in offsets]
+        items = [{"offset": o, "count": c} for o, c in offsets[self._skip:]]
         gpus = ray.cluster_resources().get("GPU", 0)
         ds = ray.data.from_items(items, override_num_blocks=max(1, len(items)))
         ds = ds.map_batches(EncodeActor, batch_size=1, batch_format="numpy", concurrency=worker_count(self.rcfg),
