@@ -129,5 +129,27 @@ def test_ray_index_equals_the_single_process_build(cluster, corpus, tmp_path):
     sb.close()
 
 
+def test_a_ray_build_resumes_a_killed_build_past_its_committed_batches(cluster, corpus, tmp_path):
+    from index.checkpoint import partial_dir
+    _, single, _ = corpus
+    cfg = lambda: IndexConfig(progress=False, batch_size=16, checkpoint_rows=32)  # noqa: E731
+
+    def interrupted():
+        for i, r in enumerate(read_functions(single)):
+            if i == 40:
+                raise KeyboardInterrupt
+            yield r
+    with pytest.raises(KeyboardInterrupt):
+        build_index(interrupted(), "hashing", tmp_path / "ray", cfg())
+    assert partial_dir(tmp_path / "ray").exists()
+    b = build_index_ray(single, "hashing", tmp_path / "ray", cfg(), RayConfig(workers=2), resume=True)
+    assert b["build"]["resumed_from"] == 32 and b["size"] > 40
+    build_index(read_functions(single), "hashing", tmp_path / "single", cfg())
+    rows_a, ids_a, xa = _snapshot(tmp_path / "single")
+    rows_b, ids_b, xb = _snapshot(tmp_path / "ray")
+    assert rows_a == rows_b and np.array_equal(ids_a, ids_b)
+    np.testing.assert_allclose(xa, xb, atol=1e-6)
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
