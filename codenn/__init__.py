@@ -6,3 +6,12 @@ def load(model_dir, device="cpu"):
     """Rebuild a trained model from its directory alone (see codenn.encoder.CodeEncoder)."""
     from .encoder import load as _load  # lazy: `import codenn` stays cheap
     return _load(model_dir, device)
+
+
+def load_for_queries(model_dir):
+    """The model for a search process: a bag model's queries in numpy (no torch until code is encoded)."""
+    from .bundle_files import read_raw_config
+    if read_raw_config(model_dir)["model"].get("arch") == "bag":
+        from .static_query import StaticQueryEncoder
+        return StaticQueryEncoder(model_dir)
+    return load(model_dir)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
@@ -13,20 +12,11 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from common.fsutil import atomic_open
+from .bundle_files import CONFIG, FIELDS, FORMAT, WEIGHTS, read_raw_config, vocab_file, weights_identity  # noqa: F401
 from .config import DataConfig
 from preprocess.text import SUBWORD_FILE
 from .factory import build_model
 from .model import ModelConfig
-
-FORMAT = "codenn-model/1"
-WEIGHTS = "model.safetensors"
-CONFIG = "config.json"
-FIELDS = ("name", "apiseq", "tokens", "desc")
-
-
-def vocab_file(field: str) -> str:
-    return f"vocab.{field}.json"
-
 
 def copy_vocabs(data_dir: str | Path, model_dir: str | Path) -> None:
     """Copy the dataset's vocabularies into the model directory (atomically, each)."""
@@ -75,12 +65,7 @@ def save_safetensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dic
 
 def read_config(model_dir: str | Path) -> tuple[ModelConfig, DataConfig, dict]:
     """Model and data configs of a model directory (with a clear error when it is not one)."""
-    path = Path(model_dir) / CONFIG
-    if not path.exists():
-        raise FileNotFoundError(f"{model_dir} is not a model directory ({CONFIG} is missing): run `make train` first")
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    if raw.get("format") != FORMAT:
-        raise ValueError(f"{path}: unknown model format {raw.get('format')!r} (expected {FORMAT})")
+    raw = read_raw_config(model_dir)
     return ModelConfig(**raw["model"]), DataConfig(**raw["data"]), raw
 
 
@@ -93,12 +78,3 @@ def load_model(model_dir: str | Path, device: str | torch.device = "cpu") -> tor
         raise FileNotFoundError(f"{weights} is missing")
     model.load_state_dict(load_file(str(weights)))
     return model.to(device).eval()
-
-
-def weights_identity(model_dir: str | Path) -> str:
-    """A stable identity of the trained model: the SHA-256 of its weights file (first 16 hex digits)."""
-    h = hashlib.sha256()
-    with open(Path(model_dir) / WEIGHTS, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return "codenn-" + h.hexdigest()[:16]

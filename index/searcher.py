@@ -111,7 +111,8 @@ class Searcher:
         snap = open_snapshot(index_dir)    # one generation, even while `index sync` publishes the next
         manifest, store = snap.manifest, snap.store
         if encoder is None:
-            encoder = load_encoder(model_dir) if model_dir is not None else encoder_for(manifest["model"])
+            encoder = load_encoder(model_dir, queries=True) if model_dir is not None else \
+                encoder_for(manifest["model"], queries=True)
         check_identity(manifest["model"], encoder)
         cfg = cfg or SearchConfig()
         limit_torch_threads(cfg.torch_threads)
@@ -131,7 +132,8 @@ class Searcher:
         """Open an index whose manifest names a backend other than native (records stay in its store)."""
         from .backends import open_scorers
         if encoder is None:
-            encoder = load_encoder(model_dir) if model_dir is not None else encoder_for(manifest["model"])
+            encoder = load_encoder(model_dir, queries=True) if model_dir is not None else \
+                encoder_for(manifest["model"], queries=True)
         check_identity(manifest["model"], encoder)
         cfg = cfg or SearchConfig()
         limit_torch_threads(cfg.torch_threads)
@@ -295,8 +297,8 @@ class Searcher:
 
 def teacher_queries(encoder):
     """A query encoder for the teacher's code vectors in the index, or None when there are none."""
-    teacher = getattr(encoder, "teacher", None)
-    if teacher is None:
+    cfg = getattr(encoder, "teacher_config", None)
+    if cfg is None:
         return None
     from codenn.code_teacher import TeacherQueries
-    return TeacherQueries(teacher.cfg)
+    return TeacherQueries(cfg)
