@@ -32,7 +32,7 @@ from index import vectors
 from index.analysis import parse_query
 from index.build import build_index
 from index.encoders import limit_torch_threads, load_encoder
-from index.manifest import IndexConfig
+from index.manifest import VECTORS, IndexConfig
 from index.scorers import NeuralScorer
 from index.searcher import Searcher
 from .benchfile import pool_records, read_bench
@@ -108,6 +108,7 @@ def run(cfg: ScaleConfig) -> dict:
     t = time.perf_counter()
     manifest = build_index(dset.records(), cfg.model, out, icfg, encoder=encoder, total=dset.total)
     build_s = time.perf_counter() - t
+    vectors_mb = round((out / VECTORS).stat().st_size / 2**20, 1)
     s = Searcher.open(out, encoder=encoder)
     try:
         gold_ids = bench.gold + 1            # pool records have id = pool index + 1
@@ -132,7 +133,7 @@ def run(cfg: ScaleConfig) -> dict:
             "neural_exact_mrr": exact_q["neural"]["MRR"], "neural_ann_mrr": ann_q["neural"]["MRR"],
             "neural_exact_s10": exact_q["neural"]["SR@10"], "neural_ann_s10": ann_q["neural"]["SR@10"],
             **recall, "ann": ann_q, "exact": exact_q, "queries": bench.nq, "depth": cfg.depth,
-            "settings": list(cfg.settings), "vectors": manifest["vectors"],
+            "settings": list(cfg.settings), "vectors": manifest["vectors"], "vectors_mb": vectors_mb,
             "teacher": (manifest["model"].get("teacher") or {}).get("scope"),
             "set_s": round(set_s, 1), "build_s": round(build_s, 1), "date": datetime.date.today().isoformat()}
 
