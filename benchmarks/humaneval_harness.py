@@ -16,10 +16,10 @@ import resource
 import sys
 import time
 
-from codegen.harness import Harness, HarnessConfig
-from codegen.humaneval_data import (DATASETS, Sample, default_bench_dir, load_problems, parse_langs,
+from codegen.humaneval.data import (DATASETS, Sample, default_bench_dir, load_problems, parse_langs,
                                     write_jsonl)
-from codegen.humaneval_langs import default_value_completion
+from codegen.humaneval.harness import Harness, HarnessConfig
+from codegen.humaneval.languages import default_value_completion
 
 
 def _children_cpu() -> float:

@@ -16,12 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-from codegen import humaneval_langs as langs
 from codegen import rag
-from codegen.harness import Harness, HarnessConfig
-from codegen.humaneval_data import default_bench_dir, load_problems
-from codegen.humaneval_gen import (GenerationConfig, generate_samples, load_completer, model_prompt,
-                                   uses_language_tag)
+from codegen.humaneval import languages as langs
+from codegen.humaneval.data import default_bench_dir, load_problems
+from codegen.humaneval.generation import (GenerationConfig, generate_samples, load_completer,
+                                          model_prompt, uses_language_tag)
+from codegen.humaneval.harness import Harness, HarnessConfig
 from common.fsutil import atomic_open
 
 

@@ -8,12 +8,12 @@ from math import comb
 
 import pytest
 
-from codegen import humaneval_langs as langs
-from codegen.humaneval import main
-from codegen.humaneval_data import (DataError, default_bench_dir, load_problems, parse_langs,
+from codegen.humaneval import languages as langs
+from codegen.humaneval.cli import main
+from codegen.humaneval.data import (DataError, default_bench_dir, load_problems, parse_langs,
                                     read_samples)
-from codegen.humaneval_tools import Toolchain
-from codegen.passk import pass_at_k, summarize
+from codegen.humaneval.passk import pass_at_k, summarize
+from codegen.humaneval.toolchains import Toolchain
 
 BENCH = default_bench_dir()
 needs_bench = pytest.mark.skipif(not (BENCH / "HumanEval.jsonl.gz").is_file(),

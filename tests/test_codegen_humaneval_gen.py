@@ -6,10 +6,10 @@ import json
 import pytest
 
 from codegen import rag
-from codegen.humaneval import main
-from codegen.humaneval_data import default_bench_dir, load_problems, read_samples
-from codegen.humaneval_gen import GenerationConfig, generate_samples, load_completer
-from codegen.humaneval_langs import context
+from codegen.humaneval.cli import main
+from codegen.humaneval.data import default_bench_dir, load_problems, read_samples
+from codegen.humaneval.generation import GenerationConfig, generate_samples, load_completer
+from codegen.humaneval.languages import context
 
 BENCH = default_bench_dir()
 pytestmark = pytest.mark.skipif(not (BENCH / "HumanEval.jsonl.gz").is_file(),

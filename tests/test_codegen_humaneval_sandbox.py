@@ -7,9 +7,9 @@ import socket
 
 import pytest
 
-from codegen import humaneval_langs as langs
-from codegen.harness import Harness, HarnessConfig
-from codegen.humaneval_data import DATASETS, Sample, default_bench_dir, load_problems
+from codegen.humaneval import languages as langs
+from codegen.humaneval.data import DATASETS, Sample, default_bench_dir, load_problems
+from codegen.humaneval.harness import Harness, HarnessConfig
 
 BENCH = default_bench_dir()
 pytestmark = pytest.mark.skipif(not (BENCH / "HumanEval.jsonl.gz").is_file(),

@@ -20,12 +20,12 @@ from pathlib import Path
 
 from codegen import rag
 from codegen.execution import SandboxError
-from codegen.harness import Harness, HarnessConfig, LanguageReport
-from codegen.humaneval_data import (DATASETS, DataError, Sample, check_known, dataset_of,
+from codegen.humaneval.data import (DATASETS, DataError, Sample, check_known, dataset_of,
                                     default_bench_dir, load_problems, parse_langs, read_samples,
                                     write_jsonl)
-from codegen.humaneval_gen import GenerationConfig, generate_samples, load_completer
-from codegen.humaneval_langs import default_value_completion
+from codegen.humaneval.generation import GenerationConfig, generate_samples, load_completer
+from codegen.humaneval.harness import Harness, HarnessConfig, LanguageReport
+from codegen.humaneval.languages import default_value_completion
 
 
 def _ints(text: str) -> tuple[int, ...]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from codegen.execution import Limits, Step, limits_with
-from codegen.humaneval_tools import GO_BUILD_FLAGS, Toolchain
+from codegen.humaneval.toolchains import GO_BUILD_FLAGS, Toolchain
 
 PY_HELPERS = ["import math", "import re", "import sys", "import copy", "import datetime",
               "import itertools", "import collections", "import heapq", "import statistics",

@@ -38,7 +38,7 @@ class Sample:
 
 def default_bench_dir() -> Path:
     """Return ../shared/bench relative to the repository root."""
-    return Path(__file__).resolve().parents[1].parent / "shared" / "bench"
+    return Path(__file__).resolve().parents[2].parent / "shared" / "bench"
 
 
 def dataset_of(task_id: str) -> str | None:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from codegen import humaneval_langs as langs
 from codegen.execution import Limits, Outcome, Sandbox, SandboxConfig
-from codegen.humaneval_data import Sample, dataset_of
-from codegen.humaneval_tools import Toolchain, find_toolchains
-from codegen.passk import DEFAULT_KS, pass_at_k, summarize
+from codegen.humaneval import languages as langs
+from codegen.humaneval.data import Sample, dataset_of
+from codegen.humaneval.passk import DEFAULT_KS, pass_at_k, summarize
+from codegen.humaneval.toolchains import Toolchain, find_toolchains
 
 _DETAIL_CHARS = 600
 

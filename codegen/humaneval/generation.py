@@ -8,9 +8,9 @@ from typing import Callable, Protocol
 
 from tqdm import tqdm
 
-from codegen import humaneval_langs as langs
 from codegen import rag
-from codegen.humaneval_data import Sample
+from codegen.humaneval import languages as langs
+from codegen.humaneval.data import Sample
 
 # CodeGeeX's Python end words: the function is over once one of these starts a line.
 PY_STOPS = ["\ndef ", "\nclass ", "\nif ", "\n#", "\nprint(", "\nassert ", "\n@"]
