@@ -14,7 +14,6 @@ program under test.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import queue
 import secrets
@@ -28,18 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codegen import sandbox_os as osx
+from codegen.limits import Limits
 from codegen.sandbox_os import SandboxError  # noqa: F401 - part of this module's API
-
-@dataclass
-class Limits:
-    """Resource limits for one process (and, for processes/time, everything it spawns)."""
-
-    timeout_s: float = 10.0  # wall clock
-    memory_mb: int = 2048  # RLIMIT_DATA: heap and private anonymous mappings
-    address_space_mb: int | None = 8192  # RLIMIT_AS; None for runtimes that reserve huge ranges
-    output_bytes: int = 1 << 20  # RLIMIT_FSIZE, and the stdout/stderr cap
-    processes: int = 128  # RLIMIT_NPROC (threads count too); enforced per sandbox uid
-    open_files: int = 256
 
 
 @dataclass
@@ -248,8 +237,3 @@ class Sandbox:
             if alive:
                 osx.kill_uid(uid)
             time.sleep(0.02)
-
-
-def limits_with(base: Limits, **changes) -> Limits:
-    """Return a copy of `base` with `changes` applied."""
-    return dataclasses.replace(base, **changes)

@@ -47,11 +47,22 @@ def _clear_run(out: Path) -> None:
         p.unlink(missing_ok=True)
 
 
+def resolve_device(name: str, local_rank: int) -> torch.device:
+    """Map auto/cpu/cuda to a device (one GPU per torchrun process)."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError("--device cuda: no GPU available")
+        return torch.device("cuda", local_rank)
+    if name != "cpu":
+        raise ValueError(f"--device must be auto, cpu or cuda, got {name!r}")
+    return torch.device("cpu")
+
+
 def run_training(args, mcfg: ModelConfig, tcfg: TrainConfig, dcfg) -> dict | None:
     """Train as the CLI asked; return a summary on rank 0 (None on other ranks)."""
     rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
-    from codegen.train import resolve_device
-
     device = resolve_device(args.device, int(os.environ.get("LOCAL_RANK", 0)))
     if world > 1:
         if device.type == "cuda":

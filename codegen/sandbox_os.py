@@ -12,10 +12,8 @@ import shutil
 import signal
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from codegen.execution import Limits
+from codegen.limits import Limits
 
 CLONE_NEWNET = 0x40000000
 CLONE_NEWUSER = 0x10000000

@@ -16,8 +16,6 @@ import json
 import sys
 from dataclasses import dataclass
 
-import torch
-
 from codegen.config import CONFIGS, ModelConfig, get_config
 from codegen.trainer import TrainConfig
 
@@ -101,19 +99,6 @@ def resolve_configs(args) -> tuple[ModelConfig, TrainConfig, DataConfig]:
     if tcfg.max_steps < 0 or tcfg.batch_size < 1 or tcfg.grad_accum < 1:
         raise ValueError("--max-steps must be >= 0, --batch-size and --grad-accum >= 1")
     return mcfg, tcfg, dcfg
-
-
-def resolve_device(name: str, local_rank: int) -> torch.device:
-    """Map auto/cpu/cuda to a device (one GPU per torchrun process)."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError("--device cuda: no GPU available")
-        return torch.device("cuda", local_rank)
-    if name != "cpu":
-        raise ValueError(f"--device must be auto, cpu or cuda, got {name!r}")
-    return torch.device("cpu")
 
 
 def main(argv=None) -> int:

@@ -4,50 +4,12 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import torch
 from tqdm import tqdm
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .trainer import Trainer
-
-
-class Callback:
-    """Hooks the trainer calls; override what you need. `logs` holds the step's scalars."""
-
-    def on_train_start(self, trainer: "Trainer") -> None: ...
-    def on_epoch_start(self, trainer: "Trainer") -> None: ...
-    def on_step_end(self, trainer: "Trainer", logs: dict) -> None: ...
-    def on_eval_end(self, trainer: "Trainer", metrics: dict) -> None: ...
-    def on_train_end(self, trainer: "Trainer") -> None: ...
-
-
-class CallbackList(Callback):
-    """Fan each hook out to several callbacks, in order."""
-
-    def __init__(self, callbacks=()):
-        self.callbacks = list(callbacks)
-
-    def on_train_start(self, trainer):
-        for cb in self.callbacks:
-            cb.on_train_start(trainer)
-
-    def on_epoch_start(self, trainer):
-        for cb in self.callbacks:
-            cb.on_epoch_start(trainer)
-
-    def on_step_end(self, trainer, logs):
-        for cb in self.callbacks:
-            cb.on_step_end(trainer, logs)
-
-    def on_eval_end(self, trainer, metrics):
-        for cb in self.callbacks:
-            cb.on_eval_end(trainer, metrics)
-
-    def on_train_end(self, trainer):
-        for cb in self.callbacks:
-            cb.on_train_end(trainer)
+from .hooks import Callback
 
 
 class ProgressCallback(Callback):

@@ -1,8 +1,10 @@
-"""Build the model a config names (the paper's LSTM encoders or the bag-of-subwords variant)."""
+"""Build the model and the loss a config names (LSTM encoders or bag of subwords; joint or distill loss)."""
 from __future__ import annotations
 
+import torch
 import torch.nn as nn
 
+from .loss import JointLoss, LossConfig
 from .model import JointEmbedder, ModelConfig
 
 
@@ -13,3 +15,12 @@ def build_model(cfg: ModelConfig) -> nn.Module:
 
         return BagEmbedder(cfg)
     return JointEmbedder(cfg)
+
+
+def make_loss(cfg: LossConfig, generator: torch.Generator | None = None):
+    """The configured objective: JointLoss, or the asymmetric DistillLoss (which reads teacher targets)."""
+    if cfg.kind == "distill":
+        from .distill_loss import DistillLoss
+
+        return DistillLoss(cfg)
+    return JointLoss(cfg, generator)

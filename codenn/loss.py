@@ -64,11 +64,3 @@ class JointLoss:
         # the batch is shuffled, so another sample's description is a random wrong description
         bad = desc[wrong_partner(len(desc), self.generator, desc.device)]
         return margin_ranking_loss(code.float(), desc.float(), bad.float(), self.cfg.margin)
-
-
-def make_loss(cfg: LossConfig, generator: torch.Generator | None = None):
-    """The configured objective: JointLoss, or the asymmetric DistillLoss (which reads teacher targets)."""
-    if cfg.kind == "distill":
-        from .distill_loss import DistillLoss
-        return DistillLoss(cfg)
-    return JointLoss(cfg, generator)

@@ -26,8 +26,7 @@ from .checkpoint import Checkpointer
 from .config import PRESETS, RunConfig, build_config, parse_override, set_value, validated
 from .distributed import DistInfo, setup, teardown
 from .evaluate import encode_pairs, split_arrays, split_metrics, validation_metrics
-from .loss import make_loss
-from .factory import build_model
+from .factory import build_model, make_loss
 from .init import init_bag_model
 from .trainer import Interrupted, NonFiniteLoss, Trainer
 from .vocab import shared_remaps

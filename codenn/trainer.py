@@ -14,10 +14,10 @@ import torch
 import torch.nn as nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from .callbacks import Callback, CallbackList
 from .checkpoint import Checkpointer
 from .config import TrainConfig
 from .distributed import DistInfo, barrier
+from .hooks import Callback, CallbackList
 
 Batch = dict[str, torch.Tensor]
 

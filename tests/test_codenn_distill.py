@@ -11,7 +11,8 @@ from codenn.code_teacher import TeacherConfig
 from codenn.distill_data import teacher_vectors
 from codenn.distill_loss import DistillLoss
 from codenn.encoder import unit
-from codenn.loss import JointLoss, LossConfig, make_loss
+from codenn.factory import make_loss
+from codenn.loss import JointLoss, LossConfig
 from codenn.model import ModelConfig
 from codenn.train import main as train_main
 from preprocess.csvio import read_functions

@@ -10,11 +10,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from codegen.execution import Limits, Outcome, Sandbox, SandboxConfig
+from codegen.execution import Outcome, Sandbox, SandboxConfig
 from codegen.humaneval import languages as langs
 from codegen.humaneval.data import Sample, dataset_of
 from codegen.humaneval.passk import DEFAULT_KS, pass_at_k, summarize
 from codegen.humaneval.toolchains import Toolchain, find_toolchains
+from codegen.limits import Limits
 
 _DETAIL_CHARS = 600
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from codegen.execution import Limits, Step, limits_with
+from codegen.execution import Step
+from codegen.limits import Limits, limits_with
 from codegen.humaneval.toolchains import GO_BUILD_FLAGS, Toolchain
 
 PY_HELPERS = ["import math", "import re", "import sys", "import copy", "import datetime",
