@@ -1,7 +1,8 @@
 """`python -m index build|add|remove|sync|info|search|mcp ...`: the same commands as `codesearch`."""
 import sys
 
-from .cli import main
+# The stage's entry point only: the library modules of index/ never import a front end.
+from codesearch.cli import main
 
 if __name__ == "__main__":
     argv = sys.argv[1:]

@@ -1,4 +1,4 @@
-"""A Searcher that follows `index sync`: servers reopen the index when a sync publishes a new generation."""
+"""What the front ends open: an index's newest generation once, or a Searcher that follows its generations."""
 from __future__ import annotations
 
 import threading
@@ -7,6 +7,16 @@ from pathlib import Path
 
 from .searcher import Searcher
 from .snapshot import generation_of
+
+
+def open_index(index_dir: str | Path, model_dir: str | Path | None = None, encoder=None) -> Searcher:
+    """Open the index's newest generation once (a command's search, a server's start-up check)."""
+    return Searcher.open(index_dir, model_dir, encoder=encoder)
+
+
+def query_encoder(searcher: Searcher):
+    """The query model an open Searcher loaded, for a sync to share instead of loading its own."""
+    return searcher.scorers["neural"].encoder
 
 
 class LiveSearcher:
@@ -52,7 +62,7 @@ class LiveSearcher:
     def encoder(self):
         """The query model the current Searcher loaded (None before the first open)."""
         current = self._searcher
-        return current.scorers["neural"].encoder if current is not None else self._encoder
+        return query_encoder(current) if current is not None else self._encoder
 
     def close(self) -> None:
         """Close the Searchers this opened."""

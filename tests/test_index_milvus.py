@@ -116,7 +116,7 @@ def test_cli_builds_milvus_and_search_needs_no_new_flag(tmp_path):
     from preprocess.csvio import write_functions
     write_functions(tmp_path / "f.csv", make_records(n_repos=2, per_repo=20))
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    run = lambda *a: subprocess.run([sys.executable, "-m", "index.cli", *a], capture_output=True, text=True, env=env,
+    run = lambda *a: subprocess.run([sys.executable, "-m", "codesearch", *a], capture_output=True, text=True, env=env,
                                     cwd=tmp_path, timeout=240)
     b = run("index", "build", "--functions", "f.csv", "--model", "hashing", "--out", "ix", "--backend", "milvus",
             "--milvus-uri", "shared.db", "--no-progress")

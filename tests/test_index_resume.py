@@ -131,7 +131,7 @@ def test_cli_resume_flag_builds_with_checkpoints(tmp_path):
     from preprocess.csvio import write_functions
     write_functions(tmp_path / "f.csv", make_records(n_repos=2, per_repo=30))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    p = subprocess.run([sys.executable, "-m", "index.cli", "index", "build", "--functions", "f.csv", "--model",
+    p = subprocess.run([sys.executable, "-m", "codesearch", "index", "build", "--functions", "f.csv", "--model",
                         "hashing", "--out", "ix", "--resume", "--no-progress", "--set", "checkpoint_rows=20"],
                        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert p.returncode == 0, p.stderr

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from index.cli import main
+from codesearch.cli import main
 from index.live import LiveSearcher
 from index.manifest import IndexConfig
 from index.searcher import Searcher
 from index.sync import SyncBusyError, SyncConfig, sync, sync_lock
-from index.watch import WatchConfig, watch
+from index.sync.watch import WatchConfig, watch
 from syncutil import assert_same_index, contents, make_project
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,7 +111,7 @@ def test_ignored_files_never_enter(tmp_path):
 KILLED = """
 import sys, time
 from pathlib import Path
-import index.sync as s
+import index.sync.writer as s
 from index.manifest import IndexConfig
 real = s.Updater._vectors
 def slow(self, *a, **k):
@@ -258,7 +258,7 @@ def test_touched_files_are_remembered_and_same_bytes_in_another_language_are_ext
     r = sync([], idx, config())
     assert not r.changes
     from index.store import Store
-    from index.sync_store import read_files
+    from index.sync.file_table import read_files
     st = Store(idx / "store.sqlite", readonly=True)
     assert read_files(st)[("local/proj", "pkg/maths.py")].mtime_ns == p.stat().st_mtime_ns
     st.close()

@@ -36,9 +36,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def open_searcher(index_dir: str, model_dir: str | None):
     """Open the index before serving, so a missing one is a one-line error rather than a broken page."""
-    from index.searcher import Searcher
+    from index.live import open_index
     try:
-        return Searcher.open(index_dir, model_dir)
+        return open_index(index_dir, model_dir)
     except (OSError, ValueError, RuntimeError) as e:  # IndexMissing/ModelMismatch/IndexCorrupt and kin
         raise CliError(str(e)) from None
 
@@ -84,9 +84,10 @@ def checked(app):
 
 def start_sync(index_dir: str, app):
     """Sync the index in the background now and after its folders change, with the app's model."""
-    from index.autosync import AutoSync
+    from index.live import query_encoder
+    from index.sync.autosync import AutoSync
     holder = app.extensions["codesearch"]
-    autosync = AutoSync(index_dir, encoder_of=lambda: holder.get().scorers["neural"].encoder).start()
+    autosync = AutoSync(index_dir, encoder_of=lambda: query_encoder(holder.get())).start()
     print(f"Keeping {index_dir} in sync with its folders (every {autosync.wcfg.interval:g} s)", flush=True)
     return autosync
 

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from .errors import QueryError
+from index.errors import QueryError
 
 log = logging.getLogger("codesearch.served")
 MANIFEST = "manifest.json"   # index.manifest's, not imported: the handshake does not wait for numpy
@@ -40,7 +40,7 @@ class ServedIndex:
                 self.autosync.encoder_of = lambda: self.live.encoder() if self.live is not None else None
             finally:
                 self.made.set()
-            from .live import LiveSearcher
+            from index.live import LiveSearcher
             if self.creating:   # the first sync builds it; the server says so meanwhile
                 if self.auto:
                     self.autosync.start()
@@ -62,7 +62,7 @@ class ServedIndex:
         if not self.ready.wait(WAIT_S):
             raise QueryError("the index is still being created from its folders (first sync): call again shortly")
         if self.error is not None and self.creating and (self.index_dir / MANIFEST).exists():
-            from .live import LiveSearcher
+            from index.live import LiveSearcher
             self.error = None     # the first sync failed (no functions yet?); a later one created it
             self.live = LiveSearcher(self.index_dir, self.model_dir, encoder=self.autosync.encoder)
         if self.error is not None:
@@ -71,7 +71,7 @@ class ServedIndex:
 
     def status(self) -> dict:
         """Whether the index is open, and its sync state; what it holds once it is open."""
-        from . import lookup
+        from index import lookup
         self.made.wait()
         out = {"ready": self.ready.is_set() and self.error is None, "index": str(self.index_dir),
                "error": str(self.error) if self.error is not None else None,
@@ -82,7 +82,7 @@ class ServedIndex:
 
     def sync_now(self) -> dict:
         """Sync now (the `sync_index` tool) and return what changed; QueryError when it cannot run."""
-        from .sync import SyncBusyError
+        from index.sync import SyncBusyError
         self.made.wait()
         if self.autosync is None:
             raise QueryError(f"the index cannot be synced: {self.error}")

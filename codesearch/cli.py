@@ -7,8 +7,9 @@ import os
 import sys
 from pathlib import Path
 
+from index.errors import IndexCorruptError, IndexMissingError, ModelMismatchError, ModelMissingError, QueryError
+
 from . import mcp_cli, sync_cli
-from .errors import IndexCorruptError, IndexMissingError, ModelMismatchError, ModelMissingError, QueryError
 
 DEFAULT_INDEX = "data/index"
 EXPECTED = (QueryError, IndexMissingError, ModelMismatchError, ModelMissingError, IndexCorruptError, FileNotFoundError,
@@ -73,8 +74,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def cmd_search(args) -> int:
-    from .searcher import Searcher
-    searcher = Searcher.open(args.index, args.model)
+    from index.live import open_index
+    searcher = open_index(args.index, args.model)
     res = searcher.search(args.query, k=args.k, mode=args.mode, repo=args.repo, lang=args.lang, path=args.path,
                           offset=args.offset)
     if args.json:
@@ -105,8 +106,8 @@ def render(res, offset: int = 0) -> str:
 
 def cmd_build(args) -> int:
     from preprocess.csvio import read_functions
-    from .build_select import run_build
-    from .manifest import IndexConfig
+    from index.build_select import run_build
+    from index.manifest import IndexConfig
     flags = [f"vectors.kind={args.kind}"] if args.kind else []
     flags += [f"teacher={args.teacher}"] if args.teacher else []
     flags += [f"teacher_tokens={args.teacher_tokens}"] if args.teacher_tokens else []
@@ -126,7 +127,7 @@ def cmd_build(args) -> int:
 
 def cmd_add(args) -> int:
     from preprocess.csvio import read_functions
-    from .update import add_functions
+    from index.update import add_functions
     wanted = set(args.repo)
     records = [r for r in read_functions(args.functions) if not wanted or r["repo"] in wanted]
     missing = wanted - {r["repo"] for r in records}
@@ -139,7 +140,7 @@ def cmd_add(args) -> int:
 
 
 def cmd_remove(args) -> int:
-    from .update import remove_repos
+    from index.update import remove_repos
     m = remove_repos(args.index, args.repos)
     print(f"removed {', '.join(args.repos)}; the index now holds {m['size']:,} functions "
           f"of {m['repos']:,} repositories")
@@ -147,7 +148,7 @@ def cmd_remove(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from .manifest import read_manifest
+    from index.manifest import read_manifest
     print(json.dumps(read_manifest(args.index), indent=2, sort_keys=True))
     return 0
 

@@ -23,15 +23,15 @@ def add_parser(ix) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from .manifest import IndexConfig
-    from .sync import SyncBusyError, SyncConfig, sync
+    from index.manifest import IndexConfig
+    from index.sync import SyncBusyError, SyncConfig, sync
     if args.batch_files < 1 or args.interval <= 0 or args.settle < 0:
         raise ValueError("--batch-files must be at least 1, --interval above 0 and --settle at least 0")
     cfg = SyncConfig(model=args.model, index=IndexConfig().override(args.set), progress=not args.no_progress,
                      wait=args.wait, batch_files=args.batch_files)
     try:
         if args.watch:
-            from .watch import WatchConfig, watch
+            from index.sync.watch import WatchConfig, watch
             watch(args.dirs, args.index, cfg, WatchConfig(interval=args.interval, settle=args.settle))
             return 0
         print(sync(args.dirs, args.index, cfg).summary())

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .snapshot import STATE_TABLE, part_paths
-from .store import Store
-from .sync_files import FileState, Key
+from ..snapshot import STATE_TABLE, part_paths
+from ..store import Store
+from .scan import FileState, Key
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS sync_files (

@@ -1,7 +1,7 @@
 """An MCP server over an index: search_code, get_function, similar_functions, list_repositories, index_status,
 sync_index.
 
-Built on the official `mcp` SDK (MCPServer). The index opens on a background thread (index.served),
+Built on the official `mcp` SDK (MCPServer). The index opens on a background thread (codesearch.served),
 so `initialize` never waits for it; every tool reads its newest generation, which the server's own
 sync (or a `codesearch index sync` beside it) publishes. A bad argument comes back as a tool error
 whose text says what to change.
@@ -13,7 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from .errors import QueryError
+from index.errors import QueryError
+
 from .served import ServedIndex
 
 log = logging.getLogger("codesearch.mcp")
@@ -60,7 +61,7 @@ def build_server(served: ServedIndex):
         id: Annotated[int, Field(description="the id of a hit from search_code or similar_functions", ge=0)],
         context: Annotated[int, Field(description="lines of context either side, 0 to 50", ge=0, le=50)] = 3,
     ) -> dict:
-        from . import lookup
+        from index import lookup
         return call(lookup.function, id, context)
 
     @server.tool(description="Functions whose code is nearest to the given function's (code-to-code search by vector).")
@@ -68,7 +69,7 @@ def build_server(served: ServedIndex):
         id: Annotated[int, Field(description="the id of a hit from search_code", ge=0)],
         k: Annotated[int, Field(description="number of neighbours, 1 to 50", ge=1, le=50)] = 10,
     ) -> dict:
-        from . import lookup
+        from index import lookup
         return call(lambda s: {"id": id, "hits": lookup.similar(s, id, k)})
 
     @server.tool(description="The repositories in the index, with their number of functions.")

@@ -1,7 +1,7 @@
 """Keep an index in sync from inside a server (`codesearch mcp`, `python -m webapp --sync`).
 
 One thread syncs at start, then polls the folders as `index sync --watch` does (same interval and
-settle time, index/watch.py), with the model loaded once and shared with the server's Searcher. It
+settle time, index/sync/watch.py), with the model loaded once and shared with the server's Searcher. It
 holds the index's watch lock for its life: a second server on the same index finds it taken and only
 serves. Each sync takes the ordinary sync lock without waiting, so a hand-run `index sync` is never
 queued behind, and a round it holds is retried after the next change.
@@ -14,9 +14,9 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from .manifest import MANIFEST, now, read_manifest
-from .sync import SyncBusyError, SyncConfig, sync, sync_lock
+from ..manifest import MANIFEST, now, read_manifest
 from .watch import WatchConfig, fingerprint, roots, wait_for_change
+from .writer import SyncBusyError, SyncConfig, sync, sync_lock
 
 log = logging.getLogger("codesearch.autosync")
 

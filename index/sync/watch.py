@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Callable
 
 from preprocess.files import discover
-from .sync import SyncConfig, SyncReport, sync, sync_lock
-from .sync_files import repo_records
+from .scan import repo_records
+from .writer import SyncConfig, SyncReport, sync, sync_lock
 
 
 @dataclass
@@ -90,5 +90,5 @@ def wait_for_change(dirs: list[str], wcfg: WatchConfig, sleep: Callable[[float],
 
 def roots(index_dir) -> list[str]:
     """The folders an index was synced from."""
-    from .manifest import read_manifest
+    from ..manifest import read_manifest
     return list(read_manifest(index_dir).get("sync", {}).get("roots", {}).values())

@@ -27,7 +27,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def check(args) -> None:
     """Refuse, before the protocol starts, what can be told without opening the index."""
-    from .errors import IndexMissingError
+    from index.errors import IndexMissingError
+
     from .served import MANIFEST
     if args.http is not None and not 0 < args.http < 65536:
         raise ValueError(f"--http must be a port from 1 to 65535, not {args.http}")
@@ -42,9 +43,9 @@ def check(args) -> None:
 
 def autosync_of(args):
     """The AutoSync of the command's index and folders (imported when called: it loads numpy and FAISS)."""
-    from .autosync import AutoSync
-    from .sync import SyncConfig
-    from .watch import WatchConfig
+    from index.sync import SyncConfig
+    from index.sync.autosync import AutoSync
+    from index.sync.watch import WatchConfig
     return AutoSync(args.index, args.dirs, SyncConfig(model=args.model, progress=False),
                     WatchConfig(interval=args.interval, settle=args.settle))
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from index.cli import main
+from codesearch.cli import main
 from index.synthetic import make_records
 from preprocess.csvio import write_functions
 

@@ -23,16 +23,16 @@ from tqdm import tqdm
 
 from common.fsutil import atomic_dir, atomic_open
 from crawler.manifest import RepoRecord, permalink
-from . import sync_store as ss
-from . import vectors
-from .build import build_index, ingest
-from .encoders import check_identity, encoder_for, limit_torch_threads, load_encoder
-from .lexical import LexicalIndex
-from .manifest import MANIFEST, STORE, IndexConfig, now, write_manifest
-from .snapshot import part_paths, read_delta, stored_manifest
-from .store import Store
-from .sync_files import Changes, FileState, Key, diff, extract, repo_records, restatted, scan
-from .update import rebuild_lexical, reshape
+from .. import vectors
+from ..build import build_index, ingest
+from ..encoders import check_identity, encoder_for, limit_torch_threads, load_encoder
+from ..lexical import LexicalIndex
+from ..manifest import MANIFEST, STORE, IndexConfig, now, write_manifest
+from ..snapshot import part_paths, read_delta, stored_manifest
+from ..store import Store
+from ..update import rebuild_lexical, reshape
+from . import file_table as ss
+from .scan import Changes, FileState, Key, diff, extract, repo_records, restatted, scan
 
 LAST_SYNC = "last_sync.json"
 RACY_NS = 2_000_000_000   # files modified this close to the last sync are re-hashed (coarse clocks)
