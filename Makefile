@@ -63,40 +63,40 @@ crawl-pypi: venv
 	$(PY) -m crawler pypi --top $(TOP) --out $(DATA)/repos.jsonl --repos-dir $(DATA)/repos
 
 bench-extract: venv
-	$(PY) -m benchmarks.extraction --workers 1,2 --pipeline
+	$(PY) -m benchmarks.speed.extraction --workers 1,2 --pipeline
 
 bench-web: venv
-	$(PY) -m benchmarks.web_load --index $(INDEX) --clients 1,8,32 --requests 10000
+	$(PY) -m benchmarks.speed.web_load --index $(INDEX) --clients 1,8,32 --requests 10000
 
 bench-sync: venv
-	$(PY) -m benchmarks.sync_speed --out $(DATA)/bench/sync_speed.json
+	$(PY) -m benchmarks.speed.sync_speed --out $(DATA)/bench/sync_speed.json
 
 bench-mcp: venv
-	$(PY) -m benchmarks.mcp_latency --index $(INDEX) --calls 1000 --out $(DATA)/bench/mcp_latency.json
+	$(PY) -m benchmarks.speed.mcp_latency --index $(INDEX) --calls 1000 --out $(DATA)/bench/mcp_latency.json
 
 bench-pypi: venv
-	$(PY) -m benchmarks.pypi_corpus --tops 100,500 --data $(DATA)/pypi_corpus
+	$(PY) -m benchmarks.scale.pypi_corpus --tops 100,500 --data $(DATA)/pypi_corpus
 
 # cosqa-dev's pool + DISTRACTORS functions: ANN vs exact MRR/S@10 and recall@10; ends with one JSON line
 # (SCALE_SET="vectors.kind=ivfpq vectors.refine=sq8": index settings instead of the size's choice)
 DISTRACTORS ?= 0
 SCALE_SET ?=
 bench-scale-quality: venv
-	$(PY) -m benchmarks.scale_quality --distractors $(DISTRACTORS) --model $(INDEX_MODEL) \
+	$(PY) -m benchmarks.scale.scale_quality --distractors $(DISTRACTORS) --model $(INDEX_MODEL) \
 	  --functions $(DATA)/functions.csv $(foreach s,$(SCALE_SET),--set $(s)) \
 	  --out $(DATA)/bench/scale_quality_$(DISTRACTORS).json
 
 # cosqa-dev (web queries) and docstring -> code on 2,000 pairs of the default corpus's test split
 eval: venv
 	$(PY) -m pip install -q -e '.[peers]'
-	$(PY) -m benchmarks.quality ../shared/bench/cosqa-dev.jsonl --model $(INDEX_MODEL)
-	$(PY) -m benchmarks.docstring_set --data $(DATA)/dataset --functions $(DATA)/functions.csv --split test \
+	$(PY) -m benchmarks.quality.quality ../shared/bench/cosqa-dev.jsonl --model $(INDEX_MODEL)
+	$(PY) -m benchmarks.quality.docstring_set --data $(DATA)/dataset --functions $(DATA)/functions.csv --split test \
 	  --limit 2000 --out $(DATA)/bench/default-test.jsonl
-	$(PY) -m benchmarks.quality $(DATA)/bench/default-test.jsonl --model $(INDEX_MODEL) --chart docs/quality-default-test.png
+	$(PY) -m benchmarks.quality.quality $(DATA)/bench/default-test.jsonl --model $(INDEX_MODEL) --chart docs/quality-default-test.png
 
 bench: venv
 	$(PY) -m pip install -q -e '.[peers]'
-	$(PY) -m benchmarks.speed
+	$(PY) -m benchmarks.speed.speed
 
 tensorboard: venv
 	$(VENV)/bin/tensorboard --logdir $(MODEL) --host 127.0.0.1 --port 6006
@@ -110,15 +110,15 @@ codegen-train-rag: venv
 	$(PY) -m codegen.train --functions $(DATA)/functions.csv --out $(DATA)/codegen-rag --config tiny-1k
 
 bench-humaneval-rag: venv humaneval-setup
-	$(PY) -m benchmarks.humaneval_rag --model $(DATA)/codegen-rag --index $(INDEX) --retrieve 3
+	$(PY) -m benchmarks.codegen.humaneval_rag --model $(DATA)/codegen-rag --index $(INDEX) --retrieve 3
 
 codegen-sample: venv
 	$(PY) -m codegen.sample --model $(DATA)/codegen --language python --prompt 'def read_json(path):' --n 3 --seed 0
 
 codegen-bench: venv
-	$(PY) -m benchmarks.codegen_speed train --config tiny
-	$(PY) -m benchmarks.codegen_speed sample --config tiny
-	$(PY) -m benchmarks.codegen_quality --model $(DATA)/codegen
+	$(PY) -m benchmarks.codegen.codegen_speed train --config tiny
+	$(PY) -m benchmarks.codegen.codegen_speed sample --config tiny
+	$(PY) -m benchmarks.codegen.codegen_quality --model $(DATA)/codegen
 
 demo: venv
 	$(MAKE) corpus extract dataset index
@@ -139,7 +139,7 @@ humaneval: venv humaneval-setup
 	$(PY) -m codegen.humaneval --generate --model $(DATA)/codegen --lang humaneval --n 20 --max-new-tokens 64 --k 1,10 --samples $(DATA)/humaneval/samples.jsonl
 
 bench-humaneval: venv humaneval-setup
-	$(PY) -m benchmarks.humaneval_harness --out $(DATA)/bench/humaneval_harness.json
+	$(PY) -m benchmarks.codegen.humaneval_harness --out $(DATA)/bench/humaneval_harness.json
 
 test: venv browser-deps humaneval-setup
 	$(PY) -m pytest tests

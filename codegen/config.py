@@ -45,7 +45,7 @@ class ModelConfig:
 CONFIGS: dict[str, ModelConfig] = {
     # Trains in a few minutes on 2 CPU cores.
     "tiny": ModelConfig(vocab_size=4096, n_ctx=128, n_layer=2, n_head=4, n_embd=128),
-    # The tiny shape with room for retrieved functions before a HumanEval prompt (benchmarks/humaneval_rag.py).
+    # The tiny shape with room for retrieved functions before a HumanEval prompt (benchmarks/codegen/humaneval_rag.py).
     "tiny-1k": ModelConfig(vocab_size=4096, n_ctx=1024, n_layer=2, n_head=4, n_embd=128),
     "small": ModelConfig(vocab_size=8192, n_ctx=256, n_layer=6, n_head=6, n_embd=384),
     # ~100M parameters with a 16k vocabulary: the size used for GPU throughput / MFU figures.

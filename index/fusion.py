@@ -27,7 +27,7 @@ class FusionConfig:
     rrf_k: float = 60.0
     # per mode, then per kind of query (index.analysis.query_kind, or "*" for any), weights that
     # replace those in `weights`: web queries and docstring-like sentences want different shares of
-    # lexical evidence. Tuned with benchmarks/fusion_kinds.py on cosqa-dev (keywords) and on docstring
+    # lexical evidence. Tuned with benchmarks/quality/fusion_kinds.py on cosqa-dev (keywords) and on docstring
     # queries of the default corpus's valid split (sentence, identifier); never on a test split.
     mode_weights: dict[str, dict[str, dict[str, float]]] = field(default_factory=lambda: {
         "hybrid": {"keywords": {"lexical": 0.35}, "sentence": {"lexical": 0.75}, "identifier": {"lexical": 1.0}},

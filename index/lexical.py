@@ -20,7 +20,7 @@ ANALYZER = "code"
 class LexicalConfig:
     """BM25 field weights and the writer's resources."""
 
-    # chosen on cosqa-dev (benchmarks/index_fusion.py): MRR 0.361 vs 0.273 for three equal fields
+    # chosen on cosqa-dev (benchmarks/quality/index_fusion.py): MRR 0.361 vs 0.273 for three equal fields
     boosts: dict[str, float] = field(default_factory=lambda: {"name": 0.5, "doc": 0.5, "code": 1.0})
     stemmer: str = "english"
     heap_bytes: int = 200_000_000

@@ -1,10 +1,10 @@
-"""benchmarks.commit_localization on a small git history built here: which commits it takes, and its report."""
+"""benchmarks.quality.commit_localization on a small git history built here: which commits it takes, and its report."""
 from pathlib import Path
 
 import pytest
 
-from benchmarks.commit_localization import counted, main, run, select
-from benchmarks.quality import QualityConfig
+from benchmarks.quality.commit_localization import counted, main, run, select
+from benchmarks.quality.quality import QualityConfig
 
 git = pytest.importorskip("git")
 

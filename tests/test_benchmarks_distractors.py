@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from benchmarks.distractors import DistractorConfig, DistractorEncoder, build_set
+from benchmarks.scale.distractors import DistractorConfig, DistractorEncoder, build_set
 from index.analysis import code_hash
 from index.encoders import HashingEncoder
 from index.synthetic import make_records
@@ -104,7 +104,7 @@ def test_scale_quality_end_to_end_ann_against_exact(tmp_path, functions, capsys)
     import json
 
     from benchmarks.benchfile import write_bench
-    from benchmarks.scale_quality import main
+    from benchmarks.scale.scale_quality import main
     from index.synthetic import NOUNS, VERBS
     rows = make_records(n_repos=3, per_repo=30, seed=3)
     write_bench(tmp_path / "b.jsonl", [{"id": f"q{i}", "code": r["code"], "language": "python",

@@ -1,13 +1,13 @@
-"""End to end: benchmarks.quality on a tiny fixture file, checked against brute-force references."""
+"""End to end: benchmarks.quality.quality on a tiny fixture file, checked against brute-force references."""
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from benchmarks import quality
 from benchmarks.benchfile import pool_records, read_bench
 from benchmarks.peers import BM25Peer, minilm_missing
+from benchmarks.quality import quality
 from benchmarks.ranking import METRICS
 
 FIXTURE = Path(__file__).parent / "fixtures" / "bench_tiny.jsonl"

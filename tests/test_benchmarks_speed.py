@@ -5,14 +5,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks import speed
+from benchmarks.speed import speed
 
 FIXTURE = Path(__file__).parent / "fixtures" / "bench_tiny.jsonl"
 
 
 def test_peer_replica_vectors_keep_originals_and_stay_near_them():
-    pytest.importorskip("benchmarks.index_latency")
-    from benchmarks.speed_workers import replica_vectors
+    pytest.importorskip("benchmarks.scale.index_latency")
+    from benchmarks.speed.speed_workers import replica_vectors
     rng = np.random.default_rng(0)
     base = rng.standard_normal((10, 16)).astype(np.float32)
     base /= np.linalg.norm(base, axis=1, keepdims=True)

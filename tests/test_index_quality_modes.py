@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from benchmarks.docstring_set import strip_docstring
+from benchmarks.quality.docstring_set import strip_docstring
 from index.analysis import parse_query, query_kind
 from index.build import build_index
 from index.encoders import HashingEncoder
@@ -120,7 +120,7 @@ def test_web_app_serves_best_and_warms_its_transformer(shipped_index):
 
 
 def test_strip_doc_cuts_other_languages_doc_comments():
-    from benchmarks.docstring_set import strip_doc
+    from benchmarks.quality.docstring_set import strip_doc
 
     assert strip_doc("// Greet returns x.\n// More.\nfunc Greet() {\n\treturn\n}\n", "go") == "func Greet() {\n\treturn\n}\n"
     assert strip_doc("    /** Get it. */\n    get(k) {\n      return k;\n    }\n", "javascript") == "get(k) {\n  return k;\n}\n"

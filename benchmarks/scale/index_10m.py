@@ -1,0 +1,183 @@
+"""The single machine's ceiling: a 10M-function index (IVF-PQ, compressed store, tantivy) timed end to end.
+
+    python -m benchmarks.scale.index_10m --model codenn/pretrained --size 10000000 --time-cap 7200
+
+Corpus and queries as benchmarks/scale/index_latency.py (renamed copies of the real functions, their
+vectors the originals' plus seeded noise). The build streams: IVF-PQ trains on the first
+`vectors.train_max` vectors and adds the rest batch by batch, so 10M float vectors never sit in
+memory; FAISS holds PQ codes and store ids only (no id map, no floats); the store zlibs code, tokens
+and apiseq (`compress_code`). `--time-cap` stops feeding records once 60% of it is spent and indexes
+what was reached (the report says how many). The searcher is then measured in a fresh process
+(`--measure DIR`): peak and final RSS, hybrid/neural/lexical p50/p99, and recall@10 of the IVF-PQ
+list against exact inner product over the true vectors of every indexed function, for each nprobe.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from index import vectors
+from index.analysis import parse_query
+from index.build import build_index
+from index.encoders import limit_torch_threads, load_encoder
+from index.manifest import IndexConfig, read_manifest
+from index.searcher import Searcher
+from preprocess.csvio import read_functions
+from benchmarks.scale.index_latency import ReplicaEncoder, base_vectors, du_mb, replicate, time_queries
+
+IVFPQ = ["vectors.kind=ivfpq", "vectors.pq_m=64", "vectors.ivf_nprobe=64", "vectors.train_max=200000",
+         "compress_code=true", "batch_size=4096"]
+
+
+def capped(records, deadline: float, reached: list):
+    """The records until the deadline passes; reached[0] counts what was yielded."""
+    for r in records:
+        if time.perf_counter() > deadline:
+            return
+        reached[0] += 1
+        yield r
+
+
+def status_mb(key: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def exact_top10(encoder: ReplicaEncoder, n: int, xq: np.ndarray, chunk: int = 100_000) -> np.ndarray:
+    """Ids (nq, 10) of the exact top-10 over the true vectors of ids 0..n-1, streamed in chunks."""
+    best_s, best_i = np.full((len(xq), 10), -np.inf, np.float32), np.zeros((len(xq), 10), np.int64)
+    for i0 in range(0, n, chunk):
+        ids = np.arange(i0, min(n, i0 + chunk))
+        S = xq @ vectors.normalize(encoder.encode_functions([{"id": int(i)} for i in ids])).T
+        allS, allI = np.hstack([best_s, S]), np.hstack([best_i, np.broadcast_to(ids, S.shape)])
+        top = np.argsort(-allS, axis=1)[:, :10]
+        best_s, best_i = np.take_along_axis(allS, top, 1), np.take_along_axis(allI, top, 1)
+    return best_i
+
+
+def recall_by_nprobe(s: Searcher, encoder: ReplicaEncoder, queries: list[str], nprobes: list[int]) -> dict:
+    """recall@10 of the IVF-PQ search against exact search, and its FAISS p50 ms, per nprobe."""
+    neural = s.scorers["neural"]
+    xq = np.concatenate([x for x in (neural.embed(parse_query(q)) for q in queries) if x is not None])
+    truth = exact_top10(encoder, s.size, xq)
+    out = {}
+    for nprobe in nprobes:
+        params = vectors.faiss.SearchParametersIVF(nprobe=nprobe)
+        ts, found = [], []
+        for row in xq:
+            t = time.perf_counter()
+            _, I = vectors.search(neural.index, row[None], 10, params)
+            ts.append(time.perf_counter() - t)
+            found.append(I[0])
+        recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth)]))
+        out[str(nprobe)] = {"recall_at_10": round(recall, 4), "faiss_p50_ms": round(float(np.median(ts)) * 1000, 2)}
+    return out
+
+
+def measure(args) -> int:
+    """The searcher alone, in this fresh process: RSS, latency per mode, recall per nprobe."""
+    model = load_encoder(args.model)
+    limit_torch_threads(1)
+    real = list(read_functions(args.functions))
+    base, _ = base_vectors(model, real, Path(args.workdir) / "cache")
+    encoder = ReplicaEncoder(model, base, args.noise)
+    queries = load_queries(args.bench, args.queries)
+    rss0 = status_mb("VmRSS")
+    t = time.perf_counter()
+    s = Searcher.open(args.measure, encoder=encoder)
+    row = {"open_s": round(time.perf_counter() - t, 1), "functions": s.size, "latency": time_queries(s, queries, 10),
+           "rss_mb": round(status_mb("VmRSS"), 1), "rss_before_open_mb": round(rss0, 1),
+           "peak_rss_mb": round(status_mb("VmHWM"), 1)}
+    row["recall"] = recall_by_nprobe(s, encoder, queries[: args.recall_queries], [int(x) for x in args.nprobe.split(",")])
+    s.close()
+    print(json.dumps(row))
+    return 0
+
+
+def load_queries(bench: str, n: int) -> list[str]:
+    """The first n queries of a benchmark file."""
+    qs = [json.loads(line).get("query") for line in Path(bench).read_text().splitlines() if line.strip()]
+    return [q for q in qs if q][:n]
+
+
+def finish_report(report: dict, out: str) -> int:
+    """Stamp the load average, write the report as JSON and print it."""
+    report["load_avg_at_end"] = os.getloadavg()
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(report, indent=1))
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default="codenn/pretrained")
+    p.add_argument("--functions", default="data/functions.csv")
+    p.add_argument("--bench", default="../shared/bench/cosqa-dev.jsonl", help="where the queries come from")
+    p.add_argument("--size", type=int, default=10_000_000)
+    p.add_argument("--queries", type=int, default=300)
+    p.add_argument("--recall-queries", type=int, default=100)
+    p.add_argument("--nprobe", default="16,32,64,128,256", help="nprobe values whose recall@10 is measured")
+    p.add_argument("--noise", type=float, default=0.3)
+    p.add_argument("--time-cap", type=float, default=7200, help="seconds for the build; 60%% of it feeds records")
+    p.add_argument("--workdir", default="data/bench/index-10m")
+    p.add_argument("--set", action="append", default=[], help="index setting on top of the IVF-PQ defaults")
+    p.add_argument("--keep", action="store_true")
+    p.add_argument("--measure", metavar="DIR", help=argparse.SUPPRESS)   # the child process's job
+    p.add_argument("--out", default="data/bench/index_10m.json")
+    args = p.parse_args(argv)
+    if args.measure:
+        return measure(args)
+    work = Path(args.workdir)
+    model = load_encoder(args.model)
+    limit_torch_threads(1)
+    real = list(read_functions(args.functions))
+    base, enc_rate = base_vectors(model, real, work / "cache")
+    encoder = ReplicaEncoder(model, base, args.noise)
+    out = work / f"n{args.size}"
+    cfg = IndexConfig().override(IVFPQ + args.set)
+    t0, reached = time.perf_counter(), [0]
+    records = capped(replicate(real, args.size), t0 + 0.6 * args.time_cap, reached)
+    manifest = build_index(records, None, out, cfg, encoder=encoder, total=args.size)
+    build_s = time.perf_counter() - t0
+    child = subprocess.run([sys.executable, "-m", "benchmarks.scale.index_10m", "--measure", str(out), "--model", args.model,
+                            "--functions", args.functions, "--bench", args.bench, "--queries", str(args.queries),
+                            "--recall-queries", str(args.recall_queries), "--nprobe", args.nprobe,
+                            "--noise", str(args.noise), "--workdir", args.workdir],
+                           capture_output=True, text=True, check=True)
+    report = {"asked": args.size, "reached": reached[0], "capped": reached[0] < args.size, "build_s": round(build_s, 1),
+              "build": manifest["build"], "settings": IVFPQ + args.set, "encoding": enc_rate,
+              "vectors": read_manifest(out)["vectors"], "cpus": os.cpu_count(), "load_avg": os.getloadavg(),
+              "disk_mb": {part.name: round(du_mb(part) if part.is_dir() else part.stat().st_size / 2**20, 1)
+                          for part in out.iterdir()},
+              "searcher": json.loads(child.stdout.strip().splitlines()[-1])}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=1))
+    print(summary(report))
+    if not args.keep:
+        import shutil
+        shutil.rmtree(out)
+    return 0
+
+
+def summary(r: dict) -> str:
+    s, L = r["searcher"], r["searcher"]["latency"]
+    recall = ", ".join(f"nprobe {k}: {v['recall_at_10']} ({v['faiss_p50_ms']} ms)" for k, v in s["recall"].items())
+    return (f"{r['reached']:,} of {r['asked']:,} functions{' (time cap hit)' if r['capped'] else ''}; "
+            f"build {r['build_s']:.0f} s; disk {sum(r['disk_mb'].values()):,.0f} MB {r['disk_mb']}\n"
+            f"searcher RSS {s['rss_mb']:,.0f} MB (peak {s['peak_rss_mb']:,.0f}); hybrid p50/p99 "
+            f"{L['hybrid']['p50_ms']}/{L['hybrid']['p99_ms']} ms, neural {L['neural']['p50_ms']}/{L['neural']['p99_ms']}, "
+            f"lexical {L['lexical']['p50_ms']}/{L['lexical']['p99_ms']}\nrecall@10 vs exact: {recall}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
