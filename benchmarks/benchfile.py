@@ -49,7 +49,7 @@ class Bench:
 
 def write_bench(path: str | Path, records: list[dict]) -> None:
     """Write benchmark records as JSONL, atomically (the folder is created)."""
-    from common.fsutil import atomic_open
+    from codesearch_common.fsutil import atomic_open
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(path, "w", encoding="utf-8") as f:

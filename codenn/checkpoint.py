@@ -6,7 +6,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from common.fsutil import atomic_dir
+from codesearch_common.fsutil import atomic_dir
 from .state import load_state, save_state
 
 WEIGHTS = "model.safetensors"

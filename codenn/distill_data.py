@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 from tqdm import tqdm
 
-from common.fsutil import atomic_open
+from codesearch_common.fsutil import atomic_open
 from preprocess.csvio import read_functions
 from .code_teacher import CodeTeacher, TeacherConfig
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from safetensors.torch import load_file
 
-from common.fsutil import atomic_dir
+from codesearch_common.fsutil import atomic_dir
 from crawler.manifest import read_manifest
 from preprocess.text import SUBWORD_FILE
 from . import bundle

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common.fsutil import atomic_open
+from codesearch_common.fsutil import atomic_open
 from preprocess.text import Vocab
 from .bag import CODE_FIELDS, BagEmbedder
 from .model import ModelConfig

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common.fsutil import atomic_open
+from codesearch_common.fsutil import atomic_open
 from preprocess.reader import CodeSearchDataset
 from preprocess.text import Vocab
 from . import bundle

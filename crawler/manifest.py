@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from common.fsutil import atomic_open
+from codesearch_common.fsutil import atomic_open
 
 SOURCES = ("github", "pypi", "npm", "local")
 

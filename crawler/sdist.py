@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
 
-from common.fsutil import atomic_dir
+from codesearch_common.fsutil import atomic_dir
 
 SDIST_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip")
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:==\s*([^\s;,]+))?\s*$")

@@ -13,7 +13,7 @@ import zipfile
 from email.message import Message
 from pathlib import Path
 
-from common.fsutil import atomic_dir
+from codesearch_common.fsutil import atomic_dir
 from .sdist import PipConfig, SdistError, canonical_name, index_options, run_pip
 
 

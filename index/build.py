@@ -10,7 +10,7 @@ import numpy as np
 import tantivy
 from tqdm import tqdm
 
-from common.fsutil import atomic_dir
+from codesearch_common.fsutil import atomic_dir
 from . import vectors
 from .encoders import limit_torch_threads, load_encoder, model_info
 from .lexical import LexicalIndex

@@ -28,7 +28,7 @@ def run_build(args, cfg, total: int) -> dict:
     elif args.milvus_uri:
         raise ValueError("--milvus-uri needs --backend milvus")
     if args.ray:   # Ray is imported only here
-        from common.ray_cluster import RayConfig
+        from codesearch_common.ray_cluster import RayConfig
         from .ray_build import build_index_ray
         return build_index_ray(args.functions, args.model, args.out, cfg, RayConfig(address=args.ray), total=total,
                                builder=builder, **extra)

@@ -21,7 +21,7 @@ from typing import Iterable
 
 import numpy as np
 
-from common.fsutil import atomic_open, swap_in
+from codesearch_common.fsutil import atomic_open, swap_in
 from . import vectors
 from .build import configure_teacher, finish_build, ingest, record_id
 from .encoders import limit_torch_threads, load_encoder, model_info

@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from common.threads import thread_budget
+from codesearch_common.threads import thread_budget
 from .analysis import STOP_WORDS, words
 from .errors import ModelMismatchError, ModelMissingError
 
@@ -61,7 +61,7 @@ class HashingEncoder:
 
 
 def limit_torch_threads(n: int | None) -> None:
-    """Cap torch's intra-op threads when torch is in use (None: the thread budget, common.threads).
+    """Cap torch's intra-op threads when torch is in use (None: the thread budget, codesearch_common.threads).
 
     On the shared 2-core machine, 2 threads encoded 79 functions/s and 1 thread 1,642 (threads spin
     waiting for each other when the cores are busy elsewhere); a query encoded in 126 ms vs 9 ms.

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common.fsutil import atomic_open
+from codesearch_common.fsutil import atomic_open
 from .errors import IndexCorruptError, IndexMissingError
 from .lexical import LexicalConfig
 from .vectors import VectorConfig

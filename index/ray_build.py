@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from common.ray_cluster import RayConfig, connect, data_context, worker_count
-from common.threads import reserve
+from codesearch_common.ray_cluster import RayConfig, connect, data_context, worker_count
+from codesearch_common.threads import reserve
 from preprocess.csvio import COLUMNS, read_functions
 from .build import build_index, encode
 from .encoders import limit_torch_threads, load_encoder, parse_hashing

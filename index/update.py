@@ -15,7 +15,7 @@ from typing import Iterable
 
 import numpy as np
 
-from common.fsutil import atomic_dir
+from codesearch_common.fsutil import atomic_dir
 from . import vectors
 from .build import ingest
 from .encoders import check_identity, encoder_for, limit_torch_threads, load_encoder

@@ -9,7 +9,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from common.threads import thread_budget
+from codesearch_common.threads import thread_budget
 
 KINDS = ("auto", "flat", "hnsw", "ivfpq")
 REFINES = ("none", "sq8", "fp16", "flat")   # IVF-PQ re-ranking codes: d, 2d or 4d bytes a vector
@@ -44,7 +44,7 @@ class VectorConfig:
 
 
 def use_threads(n: int | None) -> None:
-    """Set FAISS's OpenMP threads, process-wide (None: the thread budget, common.threads).
+    """Set FAISS's OpenMP threads, process-wide (None: the thread budget, codesearch_common.threads).
 
     One query gains nothing from threads, and on the shared 2-core machine two OpenMP threads made
     an exact search of 10k vectors take 60 ms instead of 0.8 ms (HNSW at 100k: 20 ms vs 1.7 ms).

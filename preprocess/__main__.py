@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
 
             cfg = ExtractConfig() if args.workers is None else ExtractConfig(workers=args.workers)
             if args.ray:  # Ray is imported only on this branch
-                from common.ray_cluster import RayConfig
+                from codesearch_common.ray_cluster import RayConfig
                 from .ray_extract import extract_ray
                 stats = extract_ray(args.repos, args.out, cfg, RayConfig(address=args.ray, workers=args.workers or 0))
             else:

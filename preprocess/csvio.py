@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from common.fsutil import atomic_open
+from codesearch_common.fsutil import atomic_open
 
 COLUMNS = ("id", "repo", "path", "start_line", "end_line", "url", "language",
            "name", "apiseq", "tokens", "desc", "code")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from common.fsutil import atomic_dir
+from codesearch_common.fsutil import atomic_dir
 from .csvio import read_functions
 from .hdf5 import write_field
 from .reader import FIELDS

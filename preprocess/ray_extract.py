@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
-from common.ray_cluster import RayConfig, connect, data_context, worker_count
+from codesearch_common.ray_cluster import RayConfig, connect, data_context, worker_count
 from .csvio import write_functions
 from .extract import ExtractConfig, ExtractStats, assemble_rows, discover_files, ok_repos, process_file
 from .files import SourceFile

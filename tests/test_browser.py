@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from common.fsutil import atomic_open
+from codesearch_common.fsutil import atomic_open
 from test_webapp_fake import CORPUS, XSS, build_tiny_index
 from webapp import create_app
 

@@ -14,7 +14,7 @@ os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402
 
-from common.ray_cluster import RayConfig  # noqa: E402
+from codesearch_common.ray_cluster import RayConfig  # noqa: E402
 from crawler.manifest import RepoRecord, write_manifest  # noqa: E402
 from index import vectors  # noqa: E402
 from index.build import build_index  # noqa: E402

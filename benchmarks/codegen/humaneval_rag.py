@@ -22,7 +22,7 @@ from codegen.humaneval.data import default_bench_dir, load_problems
 from codegen.humaneval.generation import (GenerationConfig, generate_samples, load_completer,
                                           model_prompt, uses_language_tag)
 from codegen.humaneval.harness import Harness, HarnessConfig
-from common.fsutil import atomic_open
+from codesearch_common.fsutil import atomic_open
 
 
 def prompt_stats(problems: dict, completer, cfg: GenerationConfig, backend: str, retriever, rag_cfg) -> dict:

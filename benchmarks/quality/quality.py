@@ -149,7 +149,7 @@ def write_chart(report: dict, path: str | Path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from common.fsutil import atomic_open
+    from codesearch_common.fsutil import atomic_open
     names, metrics = list(report["modes"]), list(METRICS)
     x = np.arange(len(metrics))
     width = 0.8 / max(len(names), 1)

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from common.ray_cluster import RayConfig, connect, data_context
+from codesearch_common.ray_cluster import RayConfig, connect, data_context
 from crawler.manifest import read_manifest, write_manifest
 from index.build import build_index
 from index.manifest import IndexConfig

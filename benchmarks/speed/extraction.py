@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common.fsutil import atomic_open
+from codesearch_common.fsutil import atomic_open
 from crawler.local import default_corpus
 from crawler.manifest import write_manifest
 from preprocess.extract import ExtractConfig, extract

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common.fsutil import atomic_open
+from codesearch_common.fsutil import atomic_open
 from crawler.manifest import RepoRecord, write_manifest
 from preprocess.extract import ExtractConfig, extract
 from preprocess.languages.registry import LANGUAGES

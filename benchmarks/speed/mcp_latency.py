@@ -15,7 +15,7 @@ import anyio
 import numpy as np
 
 from benchmarks.speed.web_load import QUERIES
-from common.fsutil import atomic_open
+from codesearch_common.fsutil import atomic_open
 
 ROOT = Path(__file__).resolve().parents[2]
 

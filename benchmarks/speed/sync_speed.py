@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common.fsutil import atomic_open
+from codesearch_common.fsutil import atomic_open
 
 ROOT = Path(__file__).resolve().parents[2]
 EDIT = '\n\ndef synced_benchmark_function(values):\n    """Return the sum of the values (added by benchmarks.speed.sync_speed)."""\n    return sum(values)\n'

@@ -23,7 +23,7 @@ from urllib.parse import urlencode, urlsplit
 
 import numpy as np
 
-from common.fsutil import atomic_open
+from codesearch_common.fsutil import atomic_open
 
 QUERIES = (
     "read a json file", "write a dictionary to a json file", "join two paths", "compute the sha256 of a file",

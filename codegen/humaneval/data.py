@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from common.fsutil import atomic_open
+from codesearch_common.fsutil import atomic_open
 
 # Dataset name -> (file under the bench folder, task id prefix). "humaneval" is OpenAI's original
 # Python set; the others are HumanEval-X, the same 164 problems hand-written per language.

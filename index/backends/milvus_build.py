@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from common.fsutil import atomic_dir
+from codesearch_common.fsutil import atomic_dir
 from ..build import build_stats, configure_teacher, ingest, new_manifest, record_id
 from ..encoders import limit_torch_threads, load_encoder
 from ..manifest import STORE, IndexConfig, write_manifest

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from common.fsutil import atomic_dir, atomic_open
+from codesearch_common.fsutil import atomic_dir, atomic_open
 from crawler.manifest import RepoRecord, permalink
 from .. import vectors
 from ..build import build_index, ingest

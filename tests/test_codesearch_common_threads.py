@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from common.threads import ENV, thread_budget
+from codesearch_common.threads import ENV, thread_budget
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PROBE = """
 import json, os, sys
 import faiss, torch
-from common.threads import apply_thread_budget, thread_budget
+from codesearch_common.threads import apply_thread_budget, thread_budget
 os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 n = apply_thread_budget()
 print(json.dumps({"budget": thread_budget(), "applied": n, "torch": torch.get_num_threads(),
@@ -57,7 +57,7 @@ def test_the_budget_is_the_usable_cores_capped_by_the_environment(monkeypatch):
 def test_a_ray_actor_reserving_one_cpu_confines_its_process(monkeypatch):
     import torch
 
-    from common.threads import reserve
+    from codesearch_common.threads import reserve
     monkeypatch.setenv(ENV, "")      # restored after the test: reserve() writes it
     before = torch.get_num_threads()
     try:

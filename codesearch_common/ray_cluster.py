@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from common.threads import thread_budget
+from codesearch_common.threads import thread_budget
 
 
 @dataclass
