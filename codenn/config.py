@@ -93,7 +93,7 @@ PRESETS: dict[str, dict[str, object]] = {
         "train.epochs": 24, "train.batch_size": 512, "train.lr": 3e-3, "train.weight_decay": 0.0,
         "train.warmup": 0.02, "train.patience": 4,
     },
-    # shared embeddings: +0.07 test MRR and 1.6x the CoSQA MRR over separate tables (README, CODEnn)
+    # shared embeddings: +0.07 test MRR and 1.6x the CoSQA MRR over separate tables (docs/search-model.md, CODEnn)
     "cpu": {
         "model.share_embeddings": True,
         "train.epochs": 4, "train.batch_size": 128, "train.lr": 2e-3,

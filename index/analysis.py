@@ -49,7 +49,7 @@ def lexical_fields(record: dict) -> dict[str, str]:
     """The lexical index's text of one function: name tokens, description + docstring, all words of its code.
 
     The code field (signature, docstring, identifiers, comments, strings, with their frequencies) beat
-    separate identifier fields on cosqa-dev (benchmarks/quality/index_fusion.py, README).
+    separate identifier fields on cosqa-dev (benchmarks/quality/index_fusion.py, docs/search-model.md).
     """
     code = record.get("code") or ""
     doc = docstring_of(code)

@@ -16,7 +16,7 @@ CHROMEDRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
                                 reason="chromium/chromedriver not installed: `make browser-deps` "
                                        "(apt-get install chromium chromium-driver)")
-# set CODESEARCH_SCREENSHOT=docs/screenshot.png to refresh the README's picture; a test run leaves the tree alone
+# set CODESEARCH_SCREENSHOT=docs/page.png to refresh the README's picture; a test run leaves the tree alone
 SCREENSHOT = os.environ.get("CODESEARCH_SCREENSHOT")
 WAIT_S = 20
 

@@ -1,4 +1,4 @@
-"""End to end, as the README says: `make corpus extract dataset index CORPUS=DIR` over a folder holding a
+"""End to end, as docs/pipeline.md says: `make corpus extract dataset index CORPUS=DIR` over a folder holding a
 function in each language, then a paraphrased query finds each one with its language, lines and doc comment."""
 import json
 import subprocess
