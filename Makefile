@@ -41,15 +41,13 @@ dataset: venv
 	$(PY) -m preprocess dataset --functions $(DATA)/functions.csv --out $(DATA)/dataset \
 	  --subword preprocess/wordpiece.json --vocab-size 16000
 
-# the asym and bag models learn from MiniLM (the peers extra): asym's teacher also encodes code at index time
+# the asym and bag models learn from MiniLM (an install requirement): asym's teacher also encodes code at index time
 train: venv
-	$(if $(filter bag asym,$(TRAIN_CONFIG)),$(PY) -m pip install -q -e '.[peers]')
 	$(PY) -m codenn.train --data $(DATA)/dataset --out $(MODEL) --config $(TRAIN_CONFIG) --functions $(DATA)/functions.csv
 
 # TEACHER=all gives every function MiniLM's vector (opt-in: ~80 min on two cores for the default corpus)
 TEACHER ?= auto
 index: venv
-	$(PY) -m pip install -q -e '.[peers]'
 	$(PY) -m index build --data $(DATA)/dataset --functions $(DATA)/functions.csv --model $(INDEX_MODEL) --out $(INDEX) \
 	  --teacher $(TEACHER)
 

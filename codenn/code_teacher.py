@@ -1,4 +1,4 @@
-"""MiniLM's sentence vectors of code heads: the index-time teacher of the asymmetric model (`peers` extra).
+"""MiniLM's sentence vectors of code heads: the index-time teacher of the asymmetric model.
 
 The asymmetric model puts a documented function where all-MiniLM-L6-v2 puts the first `max_tokens`
 WordPieces of its code (signature, docstring, first lines), and trains its static query encoder to

@@ -75,7 +75,7 @@ class RunConfig:
 # `cpu`: `make demo` on 2 cores in under 10 minutes over ~50k pairs; `gpu`: large corpora.
 PRESETS: dict[str, dict[str, object]] = {
     # `bag`: the shipped search model: subword bags started from MiniLM's piece embeddings
-    # (needs a `preprocess dataset --subword` folder and, to train, the peers extra)
+    # (needs a `preprocess dataset --subword` folder)
     "bag": {
         "model.arch": "bag", "model.init": "minilm", "model.emb_size": 384, "model.dropout": 0.0,
         "data.name_len": 12, "data.apiseq_len": 48, "data.tokens_len": 64, "data.desc_len": 32,

@@ -1,4 +1,4 @@
-"""Piece embeddings from a pretrained sentence encoder (all-MiniLM-L6-v2, the `peers` extra).
+"""Piece embeddings from a pretrained sentence encoder (all-MiniLM-L6-v2, packaged).
 
 Each vocabulary piece is run alone through the encoder ([CLS] piece [SEP], mean-pooled), so a
 bag model can start from the encoder's knowledge of words (the Model2Vec idea). Only training

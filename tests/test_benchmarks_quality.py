@@ -140,7 +140,7 @@ def test_bad_files_exit_2_with_one_line(tmp_path, capsys):
         assert err.startswith("error: ") and "\n" not in err
 
 
-@pytest.mark.skipif(minilm_missing() is not None, reason="the peers extra is not installed")
+@pytest.mark.skipif(minilm_missing() is not None, reason="MiniLM is not installed")
 def test_minilm_peer_ranks_by_meaning_and_caches_the_pool(tmp_path):
     from benchmarks.peers import MiniLMPeer
     bench = read_bench(FIXTURE)

