@@ -8,8 +8,8 @@ def load(model_dir, device="cpu"):
     return _load(model_dir, device)
 
 
-def load_for_queries(model_dir):
-    """The model for a search process: a bag model's queries in numpy (no torch until code is encoded)."""
+def load_static(model_dir):
+    """The model without torch where it allows: a bag model encodes queries and functions in numpy."""
     from .bundle_files import read_raw_config
     if read_raw_config(model_dir)["model"].get("arch") == "bag":
         from .static_query import StaticQueryEncoder

@@ -10,6 +10,7 @@ import torch
 
 from preprocess.text import FieldTokenizer, Vocab
 from . import bundle
+from .static_code import reconfigured_teacher, unit, with_teacher
 from .static_query import clean_query
 
 
@@ -105,28 +106,13 @@ class CodeEncoder:
         """
         if self.teacher is None:
             return None
-        if scope not in ("documented", "all"):
-            raise ValueError(f"teacher scope must be documented or all, not {scope!r}")
-        from .code_teacher import CodeTeacher
-        cfg = self.teacher.cfg
-        changes = {k: v for k, v in (("max_tokens", max_tokens or cfg.max_tokens),
-                                     ("int8", cfg.int8 if int8 is None else int8),
-                                     ("runtime", runtime or cfg.runtime)) if getattr(cfg, k) != v}
-        if changes:
-            self.teacher = CodeTeacher(dataclasses.replace(cfg, **changes))
+        self.teacher = reconfigured_teacher(self.teacher, scope, max_tokens, int8, runtime)
         self.teacher_scope = scope
         return {**self.teacher.cfg.to_dict(), "scope": scope}
 
     def with_teacher(self, records: Sequence[dict], code: np.ndarray) -> np.ndarray:
         """Unit static code vectors, the rows the teacher's scope covers replaced by its vector of their code."""
-        code = unit(code)
-        if self.static_shift is not None:   # onto the teacher vectors' scale (codenn.distill_train.static_shift)
-            code = unit(code + self.static_shift)
-        chosen = [i for i, r in enumerate(records) if (r.get("code") or "").strip()
-                  and (self.teacher_scope == "all" or (r.get("desc") or "").strip())]
-        if chosen:
-            code[chosen] = self.teacher.encode([records[i]["code"] for i in chosen])
-        return code
+        return with_teacher(records, code, self.teacher, self.teacher_scope, self.static_shift)
 
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
         """(N, D) float32 vectors of natural-language queries."""
@@ -141,10 +127,6 @@ class CodeEncoder:
             out.append(self.model.encode_desc(ids.to(self.device), lens.to(self.device)).float().cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, self.dim), dtype=np.float32)
 
-
-def unit(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero)."""
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-9)
 
 
 def load(model_dir: str | Path, device: str | torch.device = "cpu") -> CodeEncoder:

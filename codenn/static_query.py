@@ -1,13 +1,12 @@
-"""The default model's query side without torch: a bag model's description encoder is an embedding lookup.
+"""The default model without torch: a bag model's description and code encoders are embedding lookups.
 
 A query is a weighted mean of its subword pieces' embeddings (codenn.bag.WeightedBag), which numpy
-computes from the safetensors file in microseconds, so a search process never imports torch. The
-code side (index time) still needs the full model: it loads on the first call that encodes code.
+computes from the safetensors file in microseconds, so a search process never imports torch; the
+code side is the same lookup per field (codenn.static_code), and the teacher runs on ONNX Runtime.
 """
 from __future__ import annotations
 
 import re
-import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -15,6 +14,7 @@ import numpy as np
 
 from preprocess.text import FieldTokenizer, Vocab
 from .bundle_files import WEIGHTS, read_raw_config, vocab_file, weights_identity
+from .static_code import StaticCodeSide, reconfigured_teacher, unit, with_teacher
 
 # every indexed function is Python, so the language's name in a query ("python read csv") says nothing
 QUERY_NOISE = re.compile(r"\b(python|py)\b", re.IGNORECASE)
@@ -27,7 +27,7 @@ def clean_query(q: str) -> str:
 
 
 class StaticQueryEncoder:
-    """encode_queries in numpy; encode_functions and configure_teacher load the full model on first use."""
+    """encode_queries and encode_functions in numpy, as CodeEncoder (torch) gives them."""
 
     def __init__(self, model_dir: str | Path):
         self.model_dir = Path(model_dir)
@@ -44,21 +44,33 @@ class StaticQueryEncoder:
         self.dim = int(self.emb.shape[1])
         self.identity = weights_identity(self.model_dir)
         self.normalized = False
-        self.teacher_config = self._teacher_config(raw.get("meta", {}).get("index_teacher"))
-        self._full = None
-        self._lock = threading.Lock()
+        meta = raw.get("meta", {})
+        self.code_side = StaticCodeSide(self.model_dir, raw, self.tokenizer)
+        self.teacher = self._teacher(meta.get("index_teacher"))
+        self.teacher_scope = "documented"   # or "all": see configure_teacher
+        shift = meta.get("static_shift")
+        self.static_shift = np.asarray(shift, np.float32) if shift is not None else None
 
     @staticmethod
-    def _teacher_config(spec: dict | None):
+    def _teacher(spec: dict | None):
         if spec is None:
             return None
-        from .code_teacher import TeacherConfig
-        return TeacherConfig.from_dict(spec)
+        from .code_teacher import CodeTeacher, TeacherConfig
+        return CodeTeacher(TeacherConfig.from_dict(spec))
+
+    @property
+    def teacher_config(self):
+        """The index-time teacher's settings (None for a model without one)."""
+        return self.teacher.cfg if self.teacher is not None else None
 
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
         """(N, D) float32 vectors of natural-language queries, as CodeEncoder.encode_queries gives them."""
-        pieces = self.tokenizer.tokenize_batch("desc", [clean_query(q) or "" for q in queries])
-        out = np.zeros((len(queries), self.dim), np.float32)
+        return self.encode_texts([clean_query(q) for q in queries])
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """(N, D) float32 description-encoder vectors of texts."""
+        pieces = self.tokenizer.tokenize_batch("desc", [t or "" for t in texts])
+        out = np.zeros((len(texts), self.dim), np.float32)
         for i, p in enumerate(pieces):
             ids = np.asarray(self.vocab.encode(p)[: self.max_len], np.int64)
             if len(ids):
@@ -66,20 +78,21 @@ class StaticQueryEncoder:
                 out[i] = (w @ self.emb[ids]) / max(float(w.sum()), 1e-6)
         return out
 
-    def full(self):
-        """The full model (torch), loaded once: what encodes code."""
-        with self._lock:
-            if self._full is None:
-                from .encoder import CodeEncoder
-                self._full = CodeEncoder(self.model_dir)
-            return self._full
-
-    @property
-    def teacher(self):
-        return self.full().teacher
-
     def encode_functions(self, records: Sequence[dict]) -> np.ndarray:
-        return self.full().encode_functions(records)
+        """(N, D) float32 vectors of functions.csv-style records, as CodeEncoder.encode_functions gives them."""
+        if not len(records):
+            return np.zeros((0, self.dim), np.float32)
+        code = self.code_side.encode(records)
+        if self.teacher is not None:
+            return with_teacher(records, code, self.teacher, self.teacher_scope, self.static_shift)
+        # a bag model without a teacher places a function's docstring in its vector (codenn.encoder)
+        return unit(code) + unit(self.encode_texts([r.get("desc") or "" for r in records]))
 
-    def configure_teacher(self, *args, **kwargs):
-        return self.full().configure_teacher(*args, **kwargs)
+    def configure_teacher(self, scope: str, max_tokens: int = 0, int8: bool | None = None,
+                          runtime: str = "") -> dict | None:
+        """As CodeEncoder.configure_teacher: the teacher's scope and settings, for the index manifest."""
+        if self.teacher is None:
+            return None
+        self.teacher = reconfigured_teacher(self.teacher, scope, max_tokens, int8, runtime)
+        self.teacher_scope = scope
+        return {**self.teacher.cfg.to_dict(), "scope": scope}

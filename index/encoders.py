@@ -82,10 +82,10 @@ def parse_hashing(spec: str) -> HashingEncoder | None:
     return None
 
 
-def load_encoder(model: str | Path, queries: bool = False):
+def load_encoder(model: str | Path, torch_free: bool = False):
     """A trained model directory (codenn.load) or `hashing[:DIM]` -> an encoder.
 
-    queries: for a search process, whose model may encode queries without torch (codenn.load_for_queries).
+    torch_free: a bag model in numpy (codenn.load_static), for search and sync processes.
     """
     enc = parse_hashing(str(model))
     if enc is not None:
@@ -95,7 +95,7 @@ def load_encoder(model: str | Path, queries: bool = False):
         raise ModelMissingError(f"no model at {model}: train one with `make train` "
                                 f"(or pass --model hashing for the untrained baseline)")
     import codenn  # torch is heavy: import it only when a trained model is asked for
-    return codenn.load_for_queries(model) if queries else codenn.load(model)
+    return codenn.load_static(model) if torch_free else codenn.load(model)
 
 
 def model_info(encoder, model_dir: str | Path | None) -> dict:
@@ -108,7 +108,7 @@ def model_info(encoder, model_dir: str | Path | None) -> dict:
     return info
 
 
-def encoder_for(info: dict, queries: bool = False):
+def encoder_for(info: dict, torch_free: bool = False):
     """Load the encoder a manifest names (its built-in spec or its model directory)."""
     builtin = info.get("builtin")
     if builtin and builtin.get("name") == HASHING:
@@ -118,7 +118,7 @@ def encoder_for(info: dict, queries: bool = False):
     if not Path(info["dir"]).exists():
         raise ModelMissingError(f"the model this index was built with ({info.get('identity')}) is missing at "
                                 f"{info['dir']}: pass --model DIR, or run `make train` then `make index`")
-    return load_encoder(info["dir"], queries)
+    return load_encoder(info["dir"], torch_free)
 
 
 def check_identity(info: dict, encoder) -> None:

@@ -111,8 +111,8 @@ class Searcher:
         snap = open_snapshot(index_dir)    # one generation, even while `index sync` publishes the next
         manifest, store = snap.manifest, snap.store
         if encoder is None:
-            encoder = load_encoder(model_dir, queries=True) if model_dir is not None else \
-                encoder_for(manifest["model"], queries=True)
+            encoder = load_encoder(model_dir, torch_free=True) if model_dir is not None else \
+                encoder_for(manifest["model"], torch_free=True)
         check_identity(manifest["model"], encoder)
         cfg = cfg or SearchConfig()
         limit_torch_threads(cfg.torch_threads)
@@ -132,8 +132,8 @@ class Searcher:
         """Open an index whose manifest names a backend other than native (records stay in its store)."""
         from .backends import open_scorers
         if encoder is None:
-            encoder = load_encoder(model_dir, queries=True) if model_dir is not None else \
-                encoder_for(manifest["model"], queries=True)
+            encoder = load_encoder(model_dir, torch_free=True) if model_dir is not None else \
+                encoder_for(manifest["model"], torch_free=True)
         check_identity(manifest["model"], encoder)
         cfg = cfg or SearchConfig()
         limit_torch_threads(cfg.torch_threads)

@@ -34,15 +34,40 @@ def test_numpy_queries_equal_the_torch_model():
     assert static.identity == full.identity and static.dim == full.dim
     assert static.teacher_config == full.teacher_config
     np.testing.assert_allclose(static.encode_queries(QUERIES), full.encode_queries(QUERIES), rtol=1e-5, atol=1e-6)
-    assert isinstance(codenn.load_for_queries(SHIPPED), StaticQueryEncoder)
+    assert isinstance(codenn.load_static(SHIPPED), StaticQueryEncoder)
 
 
-def test_code_is_encoded_by_the_full_model_loaded_on_first_use():
+@pytest.mark.parametrize("scope", ["documented", "all"])
+def test_numpy_functions_equal_the_torch_model(scope):
     static, full = StaticQueryEncoder(SHIPPED), codenn.load(SHIPPED)
-    records = [{"name": "read_lines", "apiseq": "open read splitlines", "tokens": "path f lines", "code": "", "desc": ""}]
-    assert static._full is None
+    records = make_records(12) + [{"name": "read_lines", "apiseq": "open read splitlines", "tokens": "path f lines",
+                                   "code": "", "desc": ""}, {"name": "", "apiseq": "", "tokens": "", "code": "", "desc": ""}]
+    assert any(r["desc"] for r in records) and any(not r["desc"] for r in records)
+    assert static.configure_teacher(scope) == full.configure_teacher(scope)
     np.testing.assert_allclose(static.encode_functions(records), full.encode_functions(records), rtol=1e-5, atol=1e-6)
-    assert static._full is not None
+
+
+SYNC = """
+import json, sys
+from codesearch.cli import main
+rc = main(["index", "sync", "--index", sys.argv[1], "--no-progress"])
+print(json.dumps({"rc": rc, "torch": "torch" in sys.modules}))
+"""
+
+
+def test_a_one_file_sync_imports_no_torch(tmp_path):
+    from index.sync import SyncConfig, sync
+    from syncutil import make_project
+    folder = make_project(tmp_path / "proj")
+    sync([folder], tmp_path / "ix", SyncConfig(progress=False))   # also exports the teacher once, with torch
+    path = folder / "pkg" / "maths.py"
+    path.write_text(path.read_text() + '\n\ndef halve(x):\n    """Half of a number."""\n    return x / 2\n')
+    run = subprocess.run([sys.executable, "-c", SYNC, str(tmp_path / "ix")], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    assert report == {"rc": 0, "torch": False}, run.stderr[-2000:]
+    hits = Searcher.open(tmp_path / "ix").search("half of a number", k=3, mode="hybrid").hits
+    assert hits and hits[0].name.endswith("halve")
 
 
 @pytest.mark.skipif(not (SHIPPED / "model.safetensors").exists(), reason="needs the shipped model")

@@ -199,7 +199,7 @@ def create(repos: list[RepoRecord], index_dir: Path, cfg: SyncConfig, encoder) -
     for orphan in index_dir.parent.glob(f".{index_dir.name}.*.tmp"):   # a killed first sync's build folder
         shutil.rmtree(orphan, ignore_errors=True)
     model = cfg.model or shipped_model()
-    encoder = encoder if encoder is not None else load_encoder(model)
+    encoder = encoder if encoder is not None else load_encoder(model, torch_free=True)
     cfg.index.progress = cfg.progress
     with atomic_dir(index_dir) as tmp:
         built = tmp / "build"
@@ -285,7 +285,9 @@ class Updater:
     def encoder(self):
         """The index's own model, loaded only when something has to be encoded."""
         if self._encoder is None:
-            self._encoder = encoder_for(self.manifest["model"]) if not self.cfg.model else load_encoder(self.cfg.model)
+            # numpy for the default model: a one-file sync does not wait for torch to import
+            self._encoder = encoder_for(self.manifest["model"], torch_free=True) if not self.cfg.model else \
+                load_encoder(self.cfg.model, torch_free=True)
         check_identity(self.manifest["model"], self._encoder)
         teacher = self.manifest["model"].get("teacher")
         if teacher is not None and hasattr(self._encoder, "configure_teacher"):

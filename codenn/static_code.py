@@ -1,0 +1,75 @@
+"""A bag model's code side without torch, and how the index-time teacher replaces rows of it.
+
+The code vector is a field-scaled, weighted mean of the name's, API sequence's and tokens' subword
+embeddings (codenn.bag.BagEmbedder.encode_code): numpy computes it from the safetensors file, so a
+sync of one edited file never imports torch. The teacher helpers are shared with codenn.encoder.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from preprocess.text import FieldTokenizer, Vocab
+from .bundle_files import WEIGHTS, vocab_file
+
+CODE_FIELDS = ("name", "apiseq", "tokens")   # codenn.bag.CODE_FIELDS, without importing torch
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-9)
+
+
+class StaticCodeSide:
+    """encode(records) -> (N, D) float32 code vectors, as BagEmbedder.encode_code gives them (not normalised)."""
+
+    def __init__(self, model_dir: Path, raw_config: dict, tokenizer: FieldTokenizer):
+        from safetensors import safe_open
+        with safe_open(str(Path(model_dir) / WEIGHTS), framework="numpy") as f:
+            self.emb = f.get_tensor("code_bag.emb.weight").astype(np.float32)
+            self.weight = np.maximum(f.get_tensor("code_bag.weight").astype(np.float32), 0.0)
+            self.scale = np.maximum(f.get_tensor("field_scale").astype(np.float32), 0.0)
+        self.vocabs = {field: Vocab.load(Path(model_dir) / vocab_file(field)) for field in CODE_FIELDS}
+        self.max_lens = {field: int(raw_config["data"][f"{field}_len"]) for field in CODE_FIELDS}
+        self.tokenizer = tokenizer
+
+    def encode(self, records: Sequence[dict]) -> np.ndarray:
+        total = np.zeros((len(records), self.emb.shape[1]), np.float32)
+        weight = np.zeros(len(records), np.float32)
+        for scale, field in zip(self.scale, CODE_FIELDS):
+            pieces = self.tokenizer.tokenize_batch(field, [r.get(field) or "" for r in records])
+            for i, p in enumerate(pieces):
+                ids = np.asarray(self.vocabs[field].encode(p)[: self.max_lens[field]], np.int64)
+                if len(ids):
+                    w = self.weight[ids]
+                    total[i] += scale * (w @ self.emb[ids])
+                    weight[i] += scale * w.sum()
+        return total / np.maximum(weight, 1e-6)[:, None]
+
+
+def with_teacher(records: Sequence[dict], code: np.ndarray, teacher, scope: str,
+                 static_shift: np.ndarray | None) -> np.ndarray:
+    """Unit static code vectors, the rows the teacher's scope covers replaced by its vector of their code."""
+    code = unit(code)
+    if static_shift is not None:   # onto the teacher vectors' scale (codenn.distill_train.static_shift)
+        code = unit(code + static_shift)
+    chosen = [i for i, r in enumerate(records) if (r.get("code") or "").strip()
+              and (scope == "all" or (r.get("desc") or "").strip())]
+    if chosen:
+        code[chosen] = teacher.encode([records[i]["code"] for i in chosen])
+    return code
+
+
+def reconfigured_teacher(teacher, scope: str, max_tokens: int = 0, int8: bool | None = None, runtime: str = ""):
+    """The teacher with these index settings applied (the same object when nothing changes)."""
+    if scope not in ("documented", "all"):
+        raise ValueError(f"teacher scope must be documented or all, not {scope!r}")
+    from .code_teacher import CodeTeacher
+    cfg = teacher.cfg
+    changes = {k: v for k, v in (("max_tokens", max_tokens or cfg.max_tokens),
+                                 ("int8", cfg.int8 if int8 is None else int8),
+                                 ("runtime", runtime or cfg.runtime)) if getattr(cfg, k) != v}
+    return CodeTeacher(dataclasses.replace(cfg, **changes)) if changes else teacher
