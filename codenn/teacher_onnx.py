@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -53,7 +54,8 @@ def export(st_model, path: Path, int8: bool) -> Path:
     fp32 = path.with_name(f"{path.name}.{os.getpid()}.fp32.tmp")   # two first builds may export at once
     ids = torch.ones(1, 8, dtype=torch.long)
     axes = {"ids": {0: "b", 1: "t"}, "mask": {0: "b", 1: "t"}, "hidden": {0: "b", 1: "t"}}
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # the exporter's notes on opset choices are not the user's concern
         torch.onnx.export(Hidden(bert), (ids, torch.ones_like(ids)), str(fp32), input_names=["ids", "mask"],
                           output_names=["hidden"], dynamic_axes=axes, opset_version=OPSET, dynamo=False)
     if int8:
