@@ -1,7 +1,6 @@
 """A trained model ready for the index and the search page: functions and queries in, vectors out."""
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Iterable, Sequence
 
