@@ -12,6 +12,6 @@ def load_static(model_dir):
     """The model without torch where it allows: a bag model encodes queries and functions in numpy."""
     from .bundle_files import read_raw_config
     if read_raw_config(model_dir)["model"].get("arch") == "bag":
-        from .static_query import StaticQueryEncoder
-        return StaticQueryEncoder(model_dir)
+        from .static_query import StaticEncoder
+        return StaticEncoder(model_dir)
     return load(model_dir)

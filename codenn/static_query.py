@@ -26,7 +26,7 @@ def clean_query(q: str) -> str:
     return cleaned if cleaned.strip() else q
 
 
-class StaticQueryEncoder:
+class StaticEncoder:
     """encode_queries and encode_functions in numpy, as CodeEncoder (torch) gives them."""
 
     def __init__(self, model_dir: str | Path):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import codenn
-from codenn.static_query import StaticQueryEncoder
+from codenn.static_query import StaticEncoder
 from index.build import build_index
 from index.manifest import IndexConfig
 from index.searcher import Searcher
@@ -30,16 +30,16 @@ print(json.dumps({"torch": "torch" in sys.modules, "ids": [h.id for h in hits]})
 
 
 def test_numpy_queries_equal_the_torch_model():
-    full, static = codenn.load(SHIPPED), StaticQueryEncoder(SHIPPED)
+    full, static = codenn.load(SHIPPED), StaticEncoder(SHIPPED)
     assert static.identity == full.identity and static.dim == full.dim
     assert static.teacher_config == full.teacher_config
     np.testing.assert_allclose(static.encode_queries(QUERIES), full.encode_queries(QUERIES), rtol=1e-5, atol=1e-6)
-    assert isinstance(codenn.load_static(SHIPPED), StaticQueryEncoder)
+    assert isinstance(codenn.load_static(SHIPPED), StaticEncoder)
 
 
 @pytest.mark.parametrize("scope", ["documented", "all"])
 def test_numpy_functions_equal_the_torch_model(scope):
-    static, full = StaticQueryEncoder(SHIPPED), codenn.load(SHIPPED)
+    static, full = StaticEncoder(SHIPPED), codenn.load(SHIPPED)
     records = make_records(12) + [{"name": "read_lines", "apiseq": "open read splitlines", "tokens": "path f lines",
                                    "code": "", "desc": ""}, {"name": "", "apiseq": "", "tokens": "", "code": "", "desc": ""}]
     assert any(r["desc"] for r in records) and any(not r["desc"] for r in records)
