@@ -23,30 +23,48 @@ def unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-9)
 
 
+class NumpyBag:
+    """codenn.bag.WeightedBag at inference: per text, the weighted sum of its pieces' embeddings and the weight."""
+
+    def __init__(self, tensors, prefix: str):
+        self.emb = tensors.get_tensor(f"{prefix}.emb.weight").astype(np.float32)
+        self.weight = np.maximum(tensors.get_tensor(f"{prefix}.weight").astype(np.float32), 0.0)
+        self.dim = int(self.emb.shape[1])
+
+    def __call__(self, id_lists: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        sums = np.zeros((len(id_lists), self.dim), np.float32)
+        weights = np.zeros(len(id_lists), np.float32)
+        for i, ids in enumerate(id_lists):
+            if len(ids):
+                w = self.weight[ids]
+                sums[i], weights[i] = w @ self.emb[ids], w.sum()
+        return sums, weights
+
+
+def piece_ids(tokenizer: FieldTokenizer, vocab: Vocab, field: str, texts: Sequence[str], max_len: int) -> list:
+    """Each text's vocabulary ids, truncated as the model's batches truncate them."""
+    return [np.asarray(vocab.encode(p)[:max_len], np.int64) for p in tokenizer.tokenize_batch(field, texts)]
+
+
 class StaticCodeSide:
     """encode(records) -> (N, D) float32 code vectors, as BagEmbedder.encode_code gives them (not normalised)."""
 
     def __init__(self, model_dir: Path, raw_config: dict, tokenizer: FieldTokenizer):
         from safetensors import safe_open
         with safe_open(str(Path(model_dir) / WEIGHTS), framework="numpy") as f:
-            self.emb = f.get_tensor("code_bag.emb.weight").astype(np.float32)
-            self.weight = np.maximum(f.get_tensor("code_bag.weight").astype(np.float32), 0.0)
+            self.bag = NumpyBag(f, "code_bag")
             self.scale = np.maximum(f.get_tensor("field_scale").astype(np.float32), 0.0)
         self.vocabs = {field: Vocab.load(Path(model_dir) / vocab_file(field)) for field in CODE_FIELDS}
         self.max_lens = {field: int(raw_config["data"][f"{field}_len"]) for field in CODE_FIELDS}
         self.tokenizer = tokenizer
 
     def encode(self, records: Sequence[dict]) -> np.ndarray:
-        total = np.zeros((len(records), self.emb.shape[1]), np.float32)
+        total = np.zeros((len(records), self.bag.dim), np.float32)
         weight = np.zeros(len(records), np.float32)
         for scale, field in zip(self.scale, CODE_FIELDS):
-            pieces = self.tokenizer.tokenize_batch(field, [r.get(field) or "" for r in records])
-            for i, p in enumerate(pieces):
-                ids = np.asarray(self.vocabs[field].encode(p)[: self.max_lens[field]], np.int64)
-                if len(ids):
-                    w = self.weight[ids]
-                    total[i] += scale * (w @ self.emb[ids])
-                    weight[i] += scale * w.sum()
+            texts = [r.get(field) or "" for r in records]
+            s, w = self.bag(piece_ids(self.tokenizer, self.vocabs[field], field, texts, self.max_lens[field]))
+            total, weight = total + scale * s, weight + scale * w
         return total / np.maximum(weight, 1e-6)[:, None]
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from preprocess.text import FieldTokenizer, Vocab
 from .bundle_files import WEIGHTS, read_raw_config, vocab_file, weights_identity
-from .static_code import StaticCodeSide, reconfigured_teacher, unit, with_teacher
+from .static_code import NumpyBag, StaticCodeSide, piece_ids, reconfigured_teacher, unit, with_teacher
 
 # every indexed function is Python, so the language's name in a query ("python read csv") says nothing
 QUERY_NOISE = re.compile(r"\b(python|py)\b", re.IGNORECASE)
@@ -33,15 +33,14 @@ class StaticEncoder:
         self.model_dir = Path(model_dir)
         raw = read_raw_config(self.model_dir)
         if raw["model"].get("arch") != "bag":
-            raise ValueError(f"{model_dir}: only a bag model's queries encode without torch")
+            raise ValueError(f"{model_dir}: only a bag model encodes without torch")
         from safetensors import safe_open
         with safe_open(str(self.model_dir / WEIGHTS), framework="numpy") as f:
-            self.emb = f.get_tensor("desc_bag.emb.weight").astype(np.float32)
-            self.weight = np.maximum(f.get_tensor("desc_bag.weight").astype(np.float32), 0.0)
+            self.bag = NumpyBag(f, "desc_bag")
         self.vocab = Vocab.load(self.model_dir / vocab_file("desc"))
         self.tokenizer = FieldTokenizer.load(self.model_dir)
         self.max_len = int(raw["data"]["desc_len"])
-        self.dim = int(self.emb.shape[1])
+        self.dim = self.bag.dim
         self.identity = weights_identity(self.model_dir)
         self.normalized = False
         meta = raw.get("meta", {})
@@ -69,14 +68,8 @@ class StaticEncoder:
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         """(N, D) float32 description-encoder vectors of texts."""
-        pieces = self.tokenizer.tokenize_batch("desc", [t or "" for t in texts])
-        out = np.zeros((len(texts), self.dim), np.float32)
-        for i, p in enumerate(pieces):
-            ids = np.asarray(self.vocab.encode(p)[: self.max_len], np.int64)
-            if len(ids):
-                w = self.weight[ids]
-                out[i] = (w @ self.emb[ids]) / max(float(w.sum()), 1e-6)
-        return out
+        sums, weights = self.bag(piece_ids(self.tokenizer, self.vocab, "desc", [t or "" for t in texts], self.max_len))
+        return sums / np.maximum(weights, 1e-6)[:, None]
 
     def encode_functions(self, records: Sequence[dict]) -> np.ndarray:
         """(N, D) float32 vectors of functions.csv-style records, as CodeEncoder.encode_functions gives them."""
