@@ -118,9 +118,11 @@ codegen-bench: venv
 	$(PY) -m benchmarks.codegen.codegen_speed sample --config tiny
 	$(PY) -m benchmarks.codegen.codegen_quality --model $(DATA)/codegen
 
+# the page is up once a quick index (no transformer) is built; the full index builds beside it and swaps in
 demo: venv
-	$(MAKE) corpus extract dataset index
-	$(MAKE) serve
+	$(MAKE) corpus extract dataset
+	$(PY) -m webapp.demo --functions $(DATA)/functions.csv --model $(INDEX_MODEL) --index $(INDEX) --teacher $(TEACHER) \
+	  --host $(HOST) --port $(PORT)
 
 export-model: venv
 	$(PY) -m codenn.export --model $(MODEL) --data $(DATA)/dataset --out $(PRETRAINED)

@@ -74,17 +74,20 @@ def with_teacher(records: Sequence[dict], code: np.ndarray, teacher, scope: str,
     code = unit(code)
     if static_shift is not None:   # onto the teacher vectors' scale (codenn.distill_train.static_shift)
         code = unit(code + static_shift)
-    chosen = [i for i, r in enumerate(records) if (r.get("code") or "").strip()
-              and (scope == "all" or (r.get("desc") or "").strip())]
+    chosen = [] if scope == "none" else [i for i, r in enumerate(records) if (r.get("code") or "").strip()
+                                         and (scope == "all" or (r.get("desc") or "").strip())]
     if chosen:
         code[chosen] = teacher.encode([records[i]["code"] for i in chosen])
     return code
 
 
 def reconfigured_teacher(teacher, scope: str, max_tokens: int = 0, int8: bool | None = None, runtime: str = ""):
-    """The teacher with these index settings applied (the same object when nothing changes)."""
-    if scope not in ("documented", "all"):
-        raise ValueError(f"teacher scope must be documented or all, not {scope!r}")
+    """The teacher with these index settings applied (the same object when nothing changes).
+
+    Scope "none" keeps the teacher for queries but gives no function its vector: a quick first index.
+    """
+    if scope not in ("documented", "all", "none"):
+        raise ValueError(f"teacher scope must be documented, all or none, not {scope!r}")
     from .code_teacher import CodeTeacher
     cfg = teacher.cfg
     changes = {k: v for k, v in (("max_tokens", max_tokens or cfg.max_tokens),

@@ -40,9 +40,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--kind", choices=("auto", "flat", "hnsw", "ivfpq"), help="FAISS index type (default auto)")
     b.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting, e.g. vectors.flat_max=100000 or lexical.boosts='{\"name\": 2}'")
-    b.add_argument("--teacher", choices=("auto", "documented", "all"),
-                   help="a distilled model's transformer vectors for documented functions, all of them, or "
-                        "all when there are at most teacher_all_max (default auto)")
+    b.add_argument("--teacher", choices=("auto", "documented", "all", "none"),
+                   help="a distilled model's transformer vectors for documented functions, all of them, "
+                        "all when there are at most teacher_all_max (default auto), or none (a quick index)")
     b.add_argument("--teacher-tokens", type=int, help="code tokens the teacher reads (default: the model's, 128)")
     b.add_argument("--teacher-fp32", action="store_true", help="full-precision teacher (slower; a GPU uses it anyway)")
     b.add_argument("--backend", choices=("native", "milvus"), default="native",
@@ -113,11 +113,15 @@ def cmd_build(args) -> int:
     flags += [f"teacher_tokens={args.teacher_tokens}"] if args.teacher_tokens else []
     flags += ["teacher_int8=false"] if args.teacher_fp32 else []
     cfg = IndexConfig(progress=not args.no_progress).override(flags + args.set)
-    # one cheap pass counts the rows: a progress bar with an end, and the teacher's `auto` scope
-    total = sum(1 for _ in read_functions(args.functions))
+    # one cheap pass counts the rows (a progress bar with an end, the teacher's `auto` scope) and the
+    # documented ones (the teacher's work, which the bar's ETA weighs)
+    total = documented = 0
+    for r in read_functions(args.functions):
+        total += 1
+        documented += bool((r.get("code") or "").strip() and (r.get("desc") or "").strip())
     if not total:  # a missing or empty file is reported before any progress bar
         raise ValueError(f"{args.functions} holds no functions: nothing to index")
-    m = run_build(args, cfg, total)
+    m = run_build(args, cfg, total, documented)
     b = m["build"]
     print(f"indexed {m['size']:,} functions of {m['repos']:,} repositories into {args.out} "
           f"({m['vectors']['kind']}, model {m['model']['identity']}; encoding {b['functions_per_second']:,.0f} fn/s, "

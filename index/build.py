@@ -8,13 +8,13 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import tantivy
-from tqdm import tqdm
 
 from codesearch_common.fsutil import atomic_dir
 from . import vectors
 from .encoders import limit_torch_threads, load_encoder, model_info
 from .lexical import LexicalIndex
 from .manifest import FORMAT, LEXICAL, STORE, VECTORS, IndexConfig, now, write_manifest
+from .progress import BuildProgress
 from .store import Store
 
 
@@ -43,13 +43,16 @@ def encode(encoder, records: list[dict]) -> np.ndarray:
 def ingest(records: Iterable[dict], store: Store, lex: LexicalIndex, encoder, cfg: IndexConfig,
            assign_id: Callable[[dict], int], sink: Callable[[np.ndarray, np.ndarray], None],
            total: int | None = None, after_batch: Callable[[int], None] | None = None,
-           done: int = 0) -> tuple[int, float]:
+           done: int = 0, teacher_total: int | None = None, status_of: Path | None = None) -> tuple[int, float]:
     """Insert records into the store and the lexical index, encode them into sink(xb, ids): (count, encode s).
 
     after_batch(count) runs after each batch (a checkpoint); `done` records were indexed by an earlier run.
+    teacher_total (how many records the teacher encodes) weighs the progress bar's ETA; status_of: an
+    index folder whose build status file (index.progress) this build keeps up to date.
     """
     n, enc_s = 0, 0.0
-    with tqdm(total=total, initial=done, desc="index", unit="fn", disable=not cfg.progress, mininterval=1) as bar:
+    bar = BuildProgress(total, teacher_total, encoder, show=cfg.progress, done=done, status_of=status_of)
+    try:
         for batch in batched(records, cfg.batch_size):
             rids = [assign_id(r) for r in batch]
             store.insert(batch, rids)
@@ -59,26 +62,31 @@ def ingest(records: Iterable[dict], store: Store, lex: LexicalIndex, encoder, cf
             enc_s += time.perf_counter() - t
             sink(xb, np.asarray(rids, np.int64))
             n += len(batch)
-            bar.update(len(batch))
+            bar.update(batch)
             if after_batch is not None:
                 after_batch(n)
+    finally:
+        bar.close()
     return n, enc_s
 
 
 def build_index(records: Iterable[dict], model_dir: str | Path | None, out_dir: str | Path,
                 cfg: IndexConfig | None = None, *, encoder=None, total: int | None = None,
-                resume: bool = False) -> dict:
+                resume: bool = False, documented: int | None = None, status: bool = False) -> dict:
     """Index records (functions.csv rows with int `id`) into out_dir, atomically; return the manifest.
 
     The encoder is `encoder` when given (any object with the codenn bundle methods), else loaded from
     model_dir (a trained model directory, or `hashing[:DIM]` for the untrained baseline). With
     cfg.checkpoint_rows (or resume), progress is committed as it goes and `resume` continues a
-    killed build of the same records (index.checkpoint).
+    killed build of the same records (index.checkpoint). `documented` (how many records have a
+    docstring) lets the progress bar weigh the teacher's work; `status` keeps a status file beside
+    out_dir (index.progress) that the web app reads while this build replaces the index it serves.
     """
     cfg = cfg or IndexConfig()
     if resume or cfg.checkpoint_rows:
         from .checkpoint import build_checkpointed
-        return build_checkpointed(records, model_dir, out_dir, cfg, encoder=encoder, total=total, resume=resume)
+        return build_checkpointed(records, model_dir, out_dir, cfg, encoder=encoder, total=total, resume=resume,
+                                  documented=documented, status=status)
     encoder = encoder if encoder is not None else load_encoder(model_dir)
     limit_torch_threads(cfg.torch_threads)
     vectors.use_threads(cfg.faiss_threads)
@@ -90,7 +98,9 @@ def build_index(records: Iterable[dict], model_dir: str | Path | None, out_dir: 
         lex = LexicalIndex(tmp / LEXICAL, cfg.lexical, create=True)
         sink = vectors.VectorSink(cfg.vectors, encoder.dim)
         try:
-            n, enc_s = ingest(records, store, lex, encoder, cfg, record_id, sink.add, total)
+            n, enc_s = ingest(records, store, lex, encoder, cfg, record_id, sink.add, total,
+                              teacher_total=teacher_rows(teacher, total, documented),
+                              status_of=Path(out_dir) if status else None)
         except BaseException:
             lex.abort()   # tantivy's threads would otherwise write into the folder being deleted
             store.close()
@@ -127,6 +137,14 @@ def build_stats(n: int, enc_s: float, vec_s: float, t0: float) -> dict:
     """The manifest's build figures: functions, encoding speed, vector index and total seconds."""
     return {"functions": n, "encode_seconds": round(enc_s, 3), "functions_per_second": round(n / max(enc_s, 1e-9), 1),
             "vector_index_seconds": round(vec_s, 3), "total_seconds": round(time.perf_counter() - t0, 3)}
+
+
+def teacher_rows(teacher: dict | None, total: int | None, documented: int | None) -> int | None:
+    """How many of the records the teacher will encode, from its scope (None when not known)."""
+    scope = (teacher or {}).get("scope")
+    if scope is None:
+        return None
+    return 0 if scope == "none" else total if scope == "all" else documented
 
 
 def configure_teacher(encoder, cfg: IndexConfig, total: int | None) -> dict | None:

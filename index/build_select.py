@@ -15,13 +15,19 @@ def milvus_config(uri: str | None, fusion: str):
                         index_type="HNSW" if uri and is_server(uri) else "FLAT")
 
 
-def run_build(args, cfg, total: int) -> dict:
-    """Build the index the arguments ask for; its manifest."""
+def run_build(args, cfg, total: int, documented: int | None = None) -> dict:
+    """Build the index the arguments ask for; its manifest.
+
+    A native build weighs its progress bar by the teacher's work (`documented` records with a
+    docstring) and keeps a status file beside the index for a web app serving the one it replaces.
+    """
     from preprocess.csvio import read_functions
     from .build import build_index
     builder, extra = build_index, {"resume": True} if getattr(args, "resume", False) else {}
     if args.backend == "milvus" and extra:
         raise ValueError("--resume works with the native backend only")
+    if args.backend != "milvus":
+        extra.update(documented=documented, status=True)
     if args.backend == "milvus":
         from .backends.milvus_build import build_milvus_index
         builder, extra = build_milvus_index, {"mcfg": milvus_config(args.milvus_uri, args.milvus_fusion)}

@@ -23,7 +23,7 @@ import numpy as np
 
 from codesearch_common.fsutil import atomic_open, swap_in
 from . import vectors
-from .build import configure_teacher, finish_build, ingest, record_id
+from .build import configure_teacher, finish_build, ingest, record_id, teacher_rows
 from .encoders import limit_torch_threads, load_encoder, model_info
 from .lexical import LexicalIndex
 from .manifest import LEXICAL, STORE, IndexConfig, write_manifest
@@ -120,7 +120,8 @@ def open_partial(work: Path, meta: dict, cfg: IndexConfig, resume: bool) -> tupl
 
 
 def build_checkpointed(records: Iterable[dict], model_dir, out_dir: str | Path, cfg: IndexConfig, *,
-                       encoder=None, total: int | None = None, resume: bool = False) -> dict:
+                       encoder=None, total: int | None = None, resume: bool = False,
+                       documented: int | None = None, status: bool = False) -> dict:
     """build_index with checkpoints; `resume` continues the partial build a killed run left."""
     every = cfg.checkpoint_rows or DEFAULT_ROWS
     encoder = encoder if encoder is not None else load_encoder(model_dir)
@@ -151,7 +152,9 @@ def build_checkpointed(records: Iterable[dict], model_dir, out_dir: str | Path, 
         if done and hasattr(encoder, "skip_rows"):   # an encoder streaming vectors (Ray) starts past them
             encoder.skip_rows(done)
         rest = itertools.islice(iter(records), done, None)
-        n, enc_s = ingest(rest, store, lex, encoder, cfg, record_id, spool.add, total, checkpoint, done)
+        n, enc_s = ingest(rest, store, lex, encoder, cfg, record_id, spool.add, total, checkpoint, done,
+                          teacher_total=teacher_rows(teacher, total, documented),
+                          status_of=Path(out_dir) if status else None)
         if not done + n:
             raise ValueError("no functions to index: the records are empty")
         commit(n)

@@ -47,6 +47,8 @@ class LiveSearcher:
         try:
             self._checked = now
             token = generation_of(self.index_dir)
+            if not token and self._searcher is not None:
+                return self._searcher   # a rebuilt index is being swapped in (a moment without a manifest)
             if self._searcher is None or token != self._token:
                 encoder = self.encoder()
                 opened = Searcher.open(self.index_dir, self.model_dir, encoder=encoder)

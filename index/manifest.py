@@ -19,7 +19,7 @@ LEXICAL = "lexical"
 VECTORS = "vectors.faiss"
 
 
-TEACHER_SCOPES = ("auto", "documented", "all")
+TEACHER_SCOPES = ("auto", "documented", "all", "none")   # none: a quick index of the bag vectors only
 
 
 @dataclass

@@ -121,7 +121,7 @@ class Searcher:
         index = load_vectors(snap)
         lex = LexicalIndex(snap.lexical_dir, LexicalConfig(**manifest["config"]["lexical"]))
         scorers = {"neural": NeuralScorer(encoder, index, vcfg, store.tombstones()), "lexical": LexicalScorer(lex)}
-        teacher = teacher_queries(encoder)
+        teacher = teacher_queries(encoder, manifest["model"].get("teacher"))
         if teacher is not None:   # its weights load on the first `best` query
             scorers["teacher"] = NeuralScorer(teacher, index, vcfg, store.tombstones(), name="teacher")
         return cls(store, scorers, cfg, manifest, index_dir)
@@ -295,10 +295,13 @@ class Searcher:
         return ids[keep], scores[keep]
 
 
-def teacher_queries(encoder):
-    """A query encoder for the teacher's code vectors in the index, or None when there are none."""
+def teacher_queries(encoder, built: dict | None = None):
+    """A query encoder for the teacher's code vectors in the index, or None when there are none.
+
+    built: the teacher settings the index's manifest records (scope "none": no function has its vectors).
+    """
     cfg = getattr(encoder, "teacher_config", None)
-    if cfg is None:
+    if cfg is None or (built or {}).get("scope") == "none":
         return None
     from codenn.code_teacher import TeacherQueries
     return TeacherQueries(cfg)

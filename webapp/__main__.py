@@ -34,27 +34,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def open_searcher(index_dir: str, model_dir: str | None):
-    """Open the index before serving, so a missing one is a one-line error rather than a broken page."""
-    from index.live import open_index
-    try:
-        return open_index(index_dir, model_dir)
-    except (OSError, ValueError, RuntimeError) as e:  # IndexMissing/ModelMismatch/IndexCorrupt and kin
-        raise CliError(str(e)) from None
-
-
 def serve(args: argparse.Namespace) -> None:
     """Open the index, print the URL and serve until interrupted."""
     from waitress.server import create_server
 
     from . import create_app
-    if args.sync:   # not injected: the app follows the generations the sync publishes
-        app = create_app({"INDEX_DIR": args.index, "MODEL_DIR": args.model})
-        searcher = None if args.no_check else checked(app)
-        autosync = start_sync(args.index, app)
-    else:
-        searcher = None if args.no_check else open_searcher(args.index, args.model)
-        app, autosync = create_app({"INDEX_DIR": args.index, "MODEL_DIR": args.model, "SEARCHER": searcher}), None
+    # not injected: the app follows the generations a sync publishes and a rebuild swapped in (`make demo`)
+    app = create_app({"INDEX_DIR": args.index, "MODEL_DIR": args.model})
+    searcher = None if args.no_check else checked(app)
+    autosync = start_sync(args.index, app) if args.sync else None
     try:
         server = create_server(app, host=args.host, port=args.port, threads=args.threads)
     except OSError as e:

@@ -33,9 +33,12 @@ def search():
 
 @bp.get("/healthz")
 def healthz():
-    """Report whether the index is open and how big it is (503 while there is none)."""
+    """Report whether the index is open, how big it is and how far a build replacing it is (503 while there is none)."""
+    building = holder().building()
+    extra = {"building": building} if building else {}
     try:
         facets = holder().facets()
     except IndexUnavailable as e:
-        return {"status": "unavailable", "error": str(e)}, 503
-    return {"status": "ok", "functions": facets.size, "repos": len(facets.repos), "languages": list(facets.languages)}
+        return {"status": "unavailable", "error": str(e), **extra}, 503
+    return {"status": "ok", "functions": facets.size, "repos": len(facets.repos), "languages": list(facets.languages),
+            **extra}

@@ -21,7 +21,20 @@ def base_state() -> dict:
     """The page with an empty box, no filters chosen and nothing to report."""
     cfg = web_config()
     return {"q": "", "repo": "", "lang": "", "mode": cfg.default_mode, "modes": cfg.modes,
-            "facets": Facets((), (), 0), "examples": EXAMPLES, "error": None, "unavailable": None, "result": None}
+            "facets": Facets((), (), 0), "examples": EXAMPLES, "error": None, "unavailable": None, "result": None,
+            "building": None}
+
+
+def building_note(status: dict | None) -> str | None:
+    """One line on a build that will replace the index being served: how far it is and how long it has left."""
+    if not status:
+        return None
+    done, total, pct, eta = (status.get(k) for k in ("functions_done", "functions_total", "percent", "eta_seconds"))
+    left = "" if eta is None else f", about {max(1, round(eta / 60)):,} min left"
+    share = f"{pct:.0f}%" if pct is not None else f"{done:,} functions"
+    of = f" ({done:,} of {total:,} functions)" if total else ""
+    return (f"Indexing: {share} done{left}{of}. Searching the index built before it meanwhile; "
+            f"the page switches to the new one when it is done.")
 
 
 def search_state() -> tuple[dict, int]:
@@ -31,6 +44,7 @@ def search_state() -> tuple[dict, int]:
     # Echo what was asked (escaped by the template) even when it is refused below.
     state.update(q=(args.get("q") or "").strip()[:cfg.max_query_chars], repo=(args.get("repo") or "")[:200],
                  lang=(args.get("lang") or "")[:200], mode=(args.get("mode") or cfg.default_mode)[:40])
+    state["building"] = building_note(holder().building())
     try:
         state["facets"] = holder().facets()
         if state["facets"].modes is not None:   # offer only the modes this index serves

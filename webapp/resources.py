@@ -60,6 +60,13 @@ class SearcherHolder:
             self._facets_of = searcher
         return self._facets
 
+    def building(self) -> dict | None:
+        """The progress of a build that will replace this index (index.progress), or None."""
+        if not self.index_dir:
+            return None
+        from index.progress import read_status
+        return read_status(self.index_dir)
+
     def close(self) -> None:
         """Close the Searcher if it was opened and can be closed."""
         with self._lock:
