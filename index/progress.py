@@ -64,7 +64,7 @@ class BuildProgress:
         weighted = total is not None and teacher_total is not None and self.uses_teacher is not None
         self.cost = TEACHER_COST if weighted else 1
         work = None if total is None else (total + (self.cost - 1) * teacher_total if weighted else total)
-        self.total, self.done = total, done
+        self.total, self.done, self.work_total = total, done, work
         self.status_file = status_path(status_of) if status_of is not None else None
         self.started, self._written = time.time(), 0.0
         fmt = "{desc} {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]" if weighted else None
@@ -72,7 +72,7 @@ class BuildProgress:
         initial = int(done / total * work) if weighted and total else done
         self.bar = tqdm(total=work, initial=initial, desc="index", unit="fn", disable=not show, mininterval=1,
                         **({"bar_format": fmt} if fmt else {}))
-        self._work_done = self._initial = initial
+        self.work_done = self._initial = initial
         self._show_functions()
 
     def update(self, batch: Sequence[dict]) -> None:
@@ -80,7 +80,7 @@ class BuildProgress:
         heavy = sum(map(self.uses_teacher, batch)) if self.cost > 1 else 0
         work = len(batch) + (self.cost - 1) * heavy
         self.done += len(batch)
-        self._work_done += work
+        self.work_done += work
         self._show_functions()
         self.bar.update(work)
         if self.status_file is not None and time.time() - self._written >= WRITE_EVERY:
@@ -89,19 +89,18 @@ class BuildProgress:
     def eta_seconds(self) -> float | None:
         """Seconds left at the work rate so far (None before any work or without a total)."""
         elapsed = time.time() - self.started
-        total = self.bar.total
-        if not total or self._work_done <= self._initial or elapsed <= 0:
+        if not self.work_total or self.work_done <= self._initial or elapsed <= 0:
             return None
-        rate = (self._work_done - self._initial) / elapsed
-        return max(0.0, (total - self._work_done) / rate)
+        rate = (self.work_done - self._initial) / elapsed
+        return max(0.0, (self.work_total - self.work_done) / rate)
 
     def write_status(self) -> None:
         """Rewrite the status file (atomically) with the functions done, the share of the work and the ETA."""
         self._written = time.time()
         eta = self.eta_seconds()
-        work = self.bar.total
+        work = self.work_total
         status = {"pid": os.getpid(), "functions_done": self.done, "functions_total": self.total,
-                  "percent": round(100 * self._work_done / work, 1) if work else None,
+                  "percent": round(100 * self.work_done / work, 1) if work else None,
                   "eta_seconds": None if eta is None else round(eta), "started": round(self.started),
                   "updated": round(self._written)}
         with contextlib.suppress(OSError):   # a status file that cannot be written must not stop the build
