@@ -15,13 +15,13 @@ PRETRAINED := codenn/pretrained
 INDEX_MODEL ?= $(if $(wildcard $(MODEL)/model.safetensors),$(MODEL),$(PRETRAINED))
 
 .PHONY: help venv corpus extract dataset train index serve crawl eval bench tensorboard demo test export-model \
-        codegen-train codegen-train-rag humaneval humaneval-setup bench-humaneval bench-humaneval-rag bench-extract bench-web bench-sync bench-mcp bench-scale-quality browser-deps clean
+        codegen-train codegen-train-rag humaneval humaneval-setup bench-humaneval bench-humaneval-rag bench-extract bench-web bench-sync bench-mcp bench-busy bench-scale-quality browser-deps clean
 
 help:
 	@echo "make demo   - whole pipeline on the default corpus (stdlib + site-packages; Go stdlib and npm where installed), then serve"
 	@echo "make test   - run the test suite"
 	@echo "stages: corpus extract dataset train index serve crawl eval bench tensorboard codegen-train"
-	@echo "benchmarks: bench-extract bench-web bench-sync bench-mcp bench-pypi bench-scale-quality bench-humaneval bench-humaneval-rag (after codegen-train-rag)"
+	@echo "benchmarks: bench-extract bench-web bench-sync bench-mcp bench-busy bench-pypi bench-scale-quality bench-humaneval bench-humaneval-rag (after codegen-train-rag)"
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -68,6 +68,10 @@ bench-web: venv
 
 bench-sync: venv
 	$(PY) -m benchmarks.speed.sync_speed --out $(DATA)/bench/sync_speed.json
+
+# make index of a 50k slice alone, then two copies at once: the pair's wall time over the single's (bound 2.3x)
+bench-busy: venv
+	$(PY) -m benchmarks.speed.busy_machine --functions $(DATA)/functions.csv --rows 50000 --model $(INDEX_MODEL)
 
 bench-mcp: venv
 	$(PY) -m benchmarks.speed.mcp_latency --index $(INDEX) --calls 1000 --out $(DATA)/bench/mcp_latency.json

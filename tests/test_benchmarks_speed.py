@@ -48,3 +48,13 @@ def test_bad_arguments_exit_2(capsys):
     assert speed.main(["--sizes", "10,x"]) == 2
     assert speed.main(["--model", "/nonexistent/model"]) == 2
     assert "no trained model" in capsys.readouterr().err
+
+
+def test_busy_machine_slice_keeps_the_first_rows_and_counts_the_documented(tmp_path):
+    from benchmarks.speed.busy_machine import write_slice
+    from preprocess.csvio import read_functions, write_functions
+    rows = [{"id": i, "repo": "r", "start_line": 1, "end_line": 1, "name": f"f{i}", "code": f"def f{i}(): pass", "desc": "Do it." if i % 3 == 0 else ""}
+            for i in range(10)]
+    write_functions(tmp_path / "all.csv", rows)
+    assert write_slice(tmp_path / "all.csv", 7, tmp_path / "slice.csv") == {"functions": 7, "documented": 3}
+    assert [int(r["id"]) for r in read_functions(tmp_path / "slice.csv")] == list(range(7))
