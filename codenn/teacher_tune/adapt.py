@@ -14,21 +14,14 @@ import time
 from pathlib import Path
 
 from .adapter import AdapterConfig, save_adapter, train_adapter
-from .pairs import PairsConfig, build_pairs, packages_of
+from .pairs import PairsConfig, build_pairs, missing_inputs, packages_of, pair_parser
 
 
 def parse(argv=None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m codenn.teacher_tune.adapt", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, required=True, help="dataset folder (make dataset)")
-    ap.add_argument("--functions", type=Path, required=True, help="functions.csv the dataset was built from")
-    ap.add_argument("--out", type=Path, required=True, help="where adapter.safetensors and manifest.json go")
+    ap = pair_parser("python -m codenn.teacher_tune.adapt", __doc__.split("\n\n")[0],
+                     "where adapter.safetensors and manifest.json go", AdapterConfig,
+                     {"valid_limit": 2000, "forms": 3})
     ap.add_argument("--cache", type=Path, default=None, help="teacher vector cache (default DATA/teacher)")
-    ap.add_argument("--limit", type=int, default=0, help="training functions (0: all)")
-    ap.add_argument("--valid-limit", type=int, default=2000, help="valid pairs for early stopping")
-    ap.add_argument("--forms", type=int, default=3, help="typed query forms per function (the docstring first)")
-    for f, v in vars(AdapterConfig()).items():
-        ap.add_argument(f"--{f.replace('_', '-')}", type=type(v), default=v)
-    ap.add_argument("--no-progress", action="store_true")
     return ap.parse_args(argv)
 
 
@@ -45,18 +38,16 @@ def pair_vectors(pairs, cache: Path, progress: bool):
 
 def main(argv=None) -> int:
     a = parse(argv)
-    for p in (a.data, a.functions):
-        if not p.exists():
-            print(f"error: {p} does not exist (run make dataset)", file=sys.stderr)
-            return 2
+    if missing_inputs(a):
+        print(missing_inputs(a), file=sys.stderr)
+        return 2
     cfg = AdapterConfig(**{f: getattr(a, f) for f in vars(AdapterConfig())})
     cache = a.cache or a.data / "teacher"
     t0 = time.time()
     tr = build_pairs(a.data, a.functions, PairsConfig("train", 0, a.forms))
-    if a.limit:
-        keep = sorted({p.function_id for p in tr})[: a.limit]
-        keep_set = set(keep)
-        tr = [p for p in tr if p.function_id in keep_set]
+    if a.limit:   # the first N functions, each with all its forms
+        keep = set(sorted({p.function_id for p in tr})[: a.limit])
+        tr = [p for p in tr if p.function_id in keep]
     va = build_pairs(a.data, a.functions, PairsConfig("valid", a.valid_limit, 1), other_splits=("train", "test"))
     q_tr, c_tr = pair_vectors(tr, cache, not a.no_progress)
     q_va, c_va = pair_vectors(va, cache, not a.no_progress)

@@ -89,6 +89,32 @@ def build_pairs(data_dir: Path, functions_csv: Path, cfg: PairsConfig,
     return out[: cfg.limit] if cfg.limit else out
 
 
+def pair_parser(prog: str, description: str, out_help: str, config, defaults: dict):
+    """The command line both teacher commands share: data, functions, out, pair counts and config's fields."""
+    import argparse
+    ap = argparse.ArgumentParser(prog=prog, description=description)
+    ap.add_argument("--data", type=Path, required=True, help="dataset folder (make dataset)")
+    ap.add_argument("--functions", type=Path, required=True, help="functions.csv the dataset was built from")
+    ap.add_argument("--out", type=Path, required=True, help=out_help)
+    ap.add_argument("--limit", type=int, default=defaults.get("limit", 0), help="training pairs (0: all)")
+    ap.add_argument("--valid-limit", type=int, default=defaults.get("valid_limit", 1000),
+                    help="valid pairs for early stopping")
+    ap.add_argument("--forms", type=int, default=defaults.get("forms", 1),
+                    help="typed query forms per function (the docstring first)")
+    for f, v in vars(config()).items():
+        ap.add_argument(f"--{f.replace('_', '-')}", type=type(v), default=v)
+    ap.add_argument("--no-progress", action="store_true")
+    return ap
+
+
+def missing_inputs(args) -> str | None:
+    """The error for a dataset or functions.csv that does not exist, or None."""
+    for p in (args.data, args.functions):
+        if not p.exists():
+            return f"error: {p} does not exist (run make dataset)"
+    return None
+
+
 def packages_of(pairs: list[Pair]) -> dict[str, int]:
     """Pairs per repository, for the model's manifest."""
     counts: dict[str, int] = {}
