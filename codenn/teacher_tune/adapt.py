@@ -30,7 +30,7 @@ def pair_vectors(pairs, cache: Path, progress: bool):
     from ..code_teacher import CodeTeacher, TeacherConfig
     from ..distill_data import teacher_vectors
     code = CodeTeacher(TeacherConfig())                                   # the index's settings
-    query = CodeTeacher(TeacherConfig(int8=False, runtime="torch"))      # fp32, as the best mode's queries
+    query = CodeTeacher(TeacherConfig(int8=False))                        # fp32 on ONNX Runtime, as the best mode's queries
     xq = teacher_vectors([p.query for p in pairs], query, cache, "query", progress)
     xc = teacher_vectors([p.code for p in pairs], code, cache, "code", progress)
     return xq, xc
