@@ -17,6 +17,8 @@ from typing import Sequence
 
 import numpy as np
 
+from codesearch_common.threads import spin_allowed
+
 OPSET = 17
 
 
@@ -87,6 +89,8 @@ class OnnxTeacher:
         from tokenizers import Tokenizer
         opts = ort.SessionOptions()
         opts.intra_op_num_threads, opts.inter_op_num_threads = max(1, threads), 1
+        if not spin_allowed():
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.log_severity_level = 3
         self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
         self.tokenizer = Tokenizer.from_file(str(tokenizer_path))

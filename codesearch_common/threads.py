@@ -11,6 +11,7 @@ import os
 import sys
 
 ENV = "CODESEARCH_THREADS"
+SPIN_ENV = "CODESEARCH_SPIN"
 
 
 def usable_cores() -> int:
@@ -32,6 +33,22 @@ def thread_budget(want: int | None = None) -> int:
                 raise ValueError(f"{var} must be a whole number of threads, not {raw!r}") from None
             break
     return min(budget, want) if want and want > 0 else budget
+
+
+def spin_allowed() -> bool:
+    """Whether idle compute threads may busy-wait for work (ONNX Runtime's default); off unless CODESEARCH_SPIN=1.
+
+    Spinning keeps a thread hot between the teacher's small runs, but beside another job the spinning
+    threads take the cores it needs. `index build` of 50,000 functions (benchmarks.speed.busy_machine,
+    2026-12-03): alone 186 s spinning / 210 s not; two copies at once 500 s spinning (2.69x) / 316 s
+    not (1.50x). Off by default: 13% on a dedicated machine buys a machine shared with anything else.
+    """
+    raw = os.environ.get(SPIN_ENV, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"{SPIN_ENV} must be 0 or 1, not {raw!r}")
 
 
 def apply_thread_budget(want: int | None = None) -> int:

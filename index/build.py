@@ -14,7 +14,7 @@ from . import vectors
 from .encoders import limit_torch_threads, load_encoder, model_info
 from .lexical import LexicalIndex
 from .manifest import FORMAT, LEXICAL, STORE, VECTORS, IndexConfig, now, write_manifest
-from .progress import BuildProgress
+from .progress import BuildProgress, clear_status
 from .store import Store
 
 
@@ -83,10 +83,20 @@ def build_index(records: Iterable[dict], model_dir: str | Path | None, out_dir: 
     out_dir (index.progress) that the web app reads while this build replaces the index it serves.
     """
     cfg = cfg or IndexConfig()
-    if resume or cfg.checkpoint_rows:
-        from .checkpoint import build_checkpointed
-        return build_checkpointed(records, model_dir, out_dir, cfg, encoder=encoder, total=total, resume=resume,
-                                  documented=documented, status=status)
+    try:
+        if resume or cfg.checkpoint_rows:
+            from .checkpoint import build_checkpointed
+            return build_checkpointed(records, model_dir, out_dir, cfg, encoder=encoder, total=total,
+                                      resume=resume, documented=documented, status=status)
+        return build_once(records, model_dir, out_dir, cfg, encoder, total, documented, status)
+    finally:
+        if status:
+            clear_status(out_dir)
+
+
+def build_once(records: Iterable[dict], model_dir, out_dir, cfg: IndexConfig, encoder, total: int | None,
+               documented: int | None, status: bool) -> dict:
+    """build_index in one run, without checkpoints."""
     encoder = encoder if encoder is not None else load_encoder(model_dir)
     limit_torch_threads(cfg.torch_threads)
     vectors.use_threads(cfg.faiss_threads)

@@ -7,8 +7,9 @@ are not spread evenly through functions.csv: counting functions made the ETA swi
 its rate and ETA hold steady; its label shows the functions done.
 
 The status file (`.<index>.build.json`, beside the index folder) lets the web app say how far a
-build that will replace the index it serves has got; it is rewritten atomically every few seconds
-and removed when the build ends.
+build that will replace the index it serves has got; it is rewritten atomically every few seconds,
+says "vectors" once every function is encoded (the vector index is being built), and is removed
+by the build (clear_status) once the new index is in place.
 """
 from __future__ import annotations
 
@@ -41,6 +42,12 @@ def read_status(index_dir: str | Path) -> dict | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return status
+
+
+def clear_status(index_dir: str | Path) -> None:
+    """Remove the status file of a build of index_dir (it has ended, swapped in or failed)."""
+    with contextlib.suppress(FileNotFoundError):
+        status_path(index_dir).unlink()
 
 
 def teacher_filter(encoder) -> Callable[[dict], bool] | None:
@@ -94,12 +101,12 @@ class BuildProgress:
         rate = (self.work_done - self._initial) / elapsed
         return max(0.0, (self.work_total - self.work_done) / rate)
 
-    def write_status(self) -> None:
+    def write_status(self, stage: str = "encoding") -> None:
         """Rewrite the status file (atomically) with the functions done, the share of the work and the ETA."""
         self._written = time.time()
-        eta = self.eta_seconds()
+        eta = self.eta_seconds() if stage == "encoding" else None
         work = self.work_total
-        status = {"pid": os.getpid(), "functions_done": self.done, "functions_total": self.total,
+        status = {"pid": os.getpid(), "stage": stage, "functions_done": self.done, "functions_total": self.total,
                   "percent": round(100 * self.work_done / work, 1) if work else None,
                   "eta_seconds": None if eta is None else round(eta), "started": round(self.started),
                   "updated": round(self._written)}
@@ -108,11 +115,10 @@ class BuildProgress:
                 json.dump(status, f)
 
     def close(self) -> None:
-        """Close the bar and remove the status file."""
+        """Close the bar; the status file says the encoding is over (the build clears it when it is done)."""
         self.bar.close()
         if self.status_file is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self.status_file.unlink()
+            self.write_status("vectors")
 
     def _show_functions(self) -> None:
         if self.cost > 1:

@@ -65,3 +65,51 @@ def test_a_ray_actor_reserving_one_cpu_confines_its_process(monkeypatch):
         assert torch.get_num_threads() == 1 and thread_budget() == 1 and thread_budget(8) == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_threads_spin_only_when_asked(monkeypatch):
+    from codesearch_common.threads import SPIN_ENV, spin_allowed
+    monkeypatch.delenv(SPIN_ENV, raising=False)
+    assert spin_allowed() is False            # a shared machine is the default
+    monkeypatch.setenv(SPIN_ENV, "1")
+    assert spin_allowed() is True
+    monkeypatch.setenv(SPIN_ENV, "sometimes")
+    with pytest.raises(ValueError, match="CODESEARCH_SPIN must be 0 or 1"):
+        spin_allowed()
+
+
+def test_the_teachers_onnx_session_follows_the_spin_setting(monkeypatch, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from codenn import teacher_onnx
+    seen = []
+
+    class Options:
+        def __init__(self):
+            self.entries = {}
+            seen.append(self)
+
+        def add_session_config_entry(self, key, value):
+            self.entries[key] = value
+
+    class FakeOrt:
+        SessionOptions = Options
+
+        @staticmethod
+        def InferenceSession(*args, **kwargs):
+            return object()
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", FakeOrt)
+    import tokenizers
+
+    class Tok:
+        def no_padding(self):
+            pass
+
+        def enable_truncation(self, n):
+            pass
+
+    monkeypatch.setattr(tokenizers.Tokenizer, "from_file", staticmethod(lambda path: Tok()))
+    for value, spins in (("0", False), ("1", True)):
+        monkeypatch.setenv("CODESEARCH_SPIN", value)
+        teacher_onnx.OnnxTeacher(tmp_path / "m.onnx", tmp_path / "tok.json", 128, 2)
+        assert ("session.intra_op.allow_spinning" not in seen[-1].entries) == spins

@@ -13,7 +13,7 @@ import pytest
 
 from index.build import build_index
 from index.manifest import IndexConfig
-from index.progress import TEACHER_COST, BuildProgress, read_status, status_path
+from index.progress import TEACHER_COST, BuildProgress, clear_status, read_status, status_path
 from index.searcher import Searcher
 from index.vectors import reconstruct_all
 
@@ -58,6 +58,8 @@ def test_status_file_says_how_far_the_build_is_and_goes_when_it_ends(tmp_path):
     assert status["percent"] == pytest.approx(100 * 5 * TEACHER_COST / (90 + 10 * TEACHER_COST), abs=0.1)
     assert status["eta_seconds"] is not None and status["eta_seconds"] >= 0
     bar.close()
+    assert read_status(index)["stage"] == "vectors" and read_status(index)["eta_seconds"] is None
+    clear_status(index)
     assert not status_path(index).exists() and read_status(index) is None
 
 
@@ -84,7 +86,9 @@ def records():
 
 def test_a_quick_index_has_no_teacher_vectors_and_offers_no_best_mode(records, tmp_path):
     import codenn
-    m = build_index(records, "codenn/pretrained", tmp_path / "ix", IndexConfig(progress=False, teacher="none"))
+    m = build_index(records, "codenn/pretrained", tmp_path / "ix", IndexConfig(progress=False, teacher="none"),
+                    status=True)
+    assert not status_path(tmp_path / "ix").exists()   # the build cleared its status once swapped in
     assert m["model"]["teacher"]["scope"] == "none"
     s = Searcher.open(tmp_path / "ix")
     assert "best" not in s.modes() and "hybrid" in s.modes()
@@ -147,6 +151,8 @@ def test_the_page_and_healthz_say_how_far_a_replacing_build_is(records, tmp_path
     assert health["status"] == "ok" and health["building"]["functions_done"] == 1200
     page = client.get("/").get_data(as_text=True)
     assert "Indexing: 12% done, about 25 min left (1,200 of 357,899 functions)" in page
+    status_path(tmp_path / "ix").write_text(json.dumps({"pid": os.getpid(), "stage": "vectors"}))
+    assert "building the vector index" in client.get("/").get_data(as_text=True)
     status_path(tmp_path / "ix").unlink()
     assert "building" not in client.get("/healthz").get_json()
     assert "Indexing:" not in client.get("/").get_data(as_text=True)

@@ -178,6 +178,21 @@ def test_near_duplicates_collapse_to_the_best_ranked(searcher):
         {original["repo"], "org/vendor"}
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_a_fresh_searcher_collapses_from_the_store_as_the_row_table_does(searcher, mode):
+    # a command's one search asks the store for its candidates' keys; a warmed server uses the row table
+    fresh = Searcher.open(searcher.index_dir, encoder=ENC)
+    try:
+        queries = [corpus()[3]["desc"], "load json text", "read a file"]
+        cold = [[h.id for h in fresh.search(q, k=30, mode=mode).hits] for q in queries]
+        assert fresh._rows is None and fresh.size == len(corpus())
+        fresh.warm()
+        assert fresh._rows is not None
+        assert [[h.id for h in fresh.search(q, k=30, mode=mode).hits] for q in queries] == cold
+    finally:
+        fresh.close()
+
+
 def test_matched_lines_hold_query_words(searcher):
     hit = searcher.search("loadJSON json", k=1, mode="lexical").hits[0]
     lines = hit.code.splitlines()

@@ -29,6 +29,9 @@ def building_note(status: dict | None) -> str | None:
     """One line on a build that will replace the index being served: how far it is and how long it has left."""
     if not status:
         return None
+    if status.get("stage") == "vectors":
+        return ("Indexing: every function is encoded; building the vector index (a minute or two). Searching the "
+                "index built before it meanwhile; the page switches to the new one when it is done.")
     done, total, pct, eta = (status.get(k) for k in ("functions_done", "functions_total", "percent", "eta_seconds"))
     left = "" if eta is None else f", about {max(1, round(eta / 60)):,} min left"
     share = f"{pct:.0f}%" if pct is not None else f"{done:,} functions"
