@@ -55,9 +55,11 @@ def run(args) -> int:
     check(args)
     served = ServedIndex(args.index, args.model, lambda: autosync_of(args), auto=not args.no_sync)
     with contextlib.redirect_stdout(sys.stderr):   # stdout carries the protocol only
-        served.start()                             # opened meanwhile: `initialize` does not wait for it
         from .mcp_server import build_server
         server = build_server(served)
+        # opened meanwhile: `initialize` does not wait for it. Started after the SDK's import (0.6 s):
+        # two threads importing at once share one GIL, and the handshake came 1.21 s after start
+        served.start()
     try:
         if args.http is not None:
             print(f"codesearch MCP server on http://127.0.0.1:{args.http}/mcp", file=sys.stderr, flush=True)
