@@ -68,14 +68,20 @@ class StaticCodeSide:
         return total / np.maximum(weight, 1e-6)[:, None]
 
 
+def teacher_covers(record: dict, scope: str) -> bool:
+    """Whether the index-time teacher encodes this record under a scope (documented | all | none)."""
+    if scope == "none" or not (record.get("code") or "").strip():
+        return False
+    return scope == "all" or bool((record.get("desc") or "").strip())
+
+
 def with_teacher(records: Sequence[dict], code: np.ndarray, teacher, scope: str,
                  static_shift: np.ndarray | None) -> np.ndarray:
     """Unit static code vectors, the rows the teacher's scope covers replaced by its vector of their code."""
     code = unit(code)
     if static_shift is not None:   # onto the teacher vectors' scale (codenn.distill_train.static_shift)
         code = unit(code + static_shift)
-    chosen = [] if scope == "none" else [i for i, r in enumerate(records) if (r.get("code") or "").strip()
-                                         and (scope == "all" or (r.get("desc") or "").strip())]
+    chosen = [i for i, r in enumerate(records) if teacher_covers(r, scope)]
     if chosen:
         code[chosen] = teacher.encode([records[i]["code"] for i in chosen])
     return code

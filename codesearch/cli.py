@@ -105,6 +105,7 @@ def render(res, offset: int = 0) -> str:
 
 
 def cmd_build(args) -> int:
+    from codenn.static_code import teacher_covers
     from preprocess.csvio import read_functions
     from index.build_select import run_build
     from index.manifest import IndexConfig
@@ -118,7 +119,7 @@ def cmd_build(args) -> int:
     total = documented = 0
     for r in read_functions(args.functions):
         total += 1
-        documented += bool((r.get("code") or "").strip() and (r.get("desc") or "").strip())
+        documented += teacher_covers(r, "documented")
     if not total:  # a missing or empty file is reported before any progress bar
         raise ValueError(f"{args.functions} holds no functions: nothing to index")
     m = run_build(args, cfg, total, documented)

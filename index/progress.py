@@ -54,12 +54,9 @@ def teacher_filter(encoder) -> Callable[[dict], bool] | None:
     """Which records the encoder sends through its teacher (None: an encoder without one)."""
     if getattr(encoder, "teacher", None) is None:
         return None
+    from codenn.static_code import teacher_covers
     scope = getattr(encoder, "teacher_scope", "documented")
-    if scope == "none":
-        return lambda r: False
-    if scope == "all":
-        return lambda r: bool((r.get("code") or "").strip())
-    return lambda r: bool((r.get("code") or "").strip() and (r.get("desc") or "").strip())
+    return lambda r: teacher_covers(r, scope)
 
 
 class BuildProgress:

@@ -23,9 +23,10 @@ from codesearch_common.fsutil import atomic_open
 
 def write_slice(functions: Path, rows: int, out: Path) -> dict:
     """The first `rows` functions of functions.csv into out; how many of them are documented."""
+    from codenn.static_code import teacher_covers
     from preprocess.csvio import read_functions, write_functions
     kept = list(itertools.islice(read_functions(functions), rows))
-    documented = sum(bool((r.get("desc") or "").strip() and (r.get("code") or "").strip()) for r in kept)
+    documented = sum(teacher_covers(r, "documented") for r in kept)
     return {"functions": write_functions(out, kept), "documented": documented}
 
 

@@ -6,7 +6,7 @@ import json
 import sys
 import time
 
-from .pairs import PairsConfig, build_pairs, missing_inputs, packages_of, pair_parser
+from .pairs import PairsConfig, build_pairs, config_of, missing_inputs, packages_of, pair_parser
 from .train import TuneConfig, train
 
 
@@ -17,10 +17,11 @@ def parse(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     a = parse(argv)
-    if missing_inputs(a):
-        print(missing_inputs(a), file=sys.stderr)
+    error = missing_inputs(a)
+    if error:
+        print(error, file=sys.stderr)
         return 2
-    cfg = TuneConfig(**{f: getattr(a, f) for f in vars(TuneConfig())})
+    cfg = config_of(a, TuneConfig)
     tr = build_pairs(a.data, a.functions, PairsConfig("train", a.limit, a.forms))
     va = build_pairs(a.data, a.functions, PairsConfig("valid", a.valid_limit, 1), other_splits=("train", "test"))
     a.out.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from .adapter import AdapterConfig, save_adapter, train_adapter
-from .pairs import PairsConfig, build_pairs, missing_inputs, packages_of, pair_parser
+from .pairs import PairsConfig, build_pairs, config_of, missing_inputs, packages_of, pair_parser
 
 
 def parse(argv=None) -> argparse.Namespace:
@@ -38,10 +38,11 @@ def pair_vectors(pairs, cache: Path, progress: bool):
 
 def main(argv=None) -> int:
     a = parse(argv)
-    if missing_inputs(a):
-        print(missing_inputs(a), file=sys.stderr)
+    error = missing_inputs(a)
+    if error:
+        print(error, file=sys.stderr)
         return 2
-    cfg = AdapterConfig(**{f: getattr(a, f) for f in vars(AdapterConfig())})
+    cfg = config_of(a, AdapterConfig)
     cache = a.cache or a.data / "teacher"
     t0 = time.time()
     tr = build_pairs(a.data, a.functions, PairsConfig("train", 0, a.forms))

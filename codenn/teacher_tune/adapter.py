@@ -15,6 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import metrics
+from ..metrics import normalize
+
 ADAPTER = "adapter.safetensors"
 MANIFEST = "manifest.json"
 
@@ -33,21 +36,15 @@ class AdapterConfig:
     seed: int = 0
 
 
-def unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-
-
 def apply(q: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Adapted unit query vectors (numpy: no torch at query time)."""
     q = np.asarray(q, np.float32)
-    return unit(q + q @ a + b)
+    return normalize(q + q @ a + b)
 
 
 def mrr(q: np.ndarray, c: np.ndarray) -> float:
     """MRR of query i's gold code i among all the codes (ranks fully sorted, ties against the gold)."""
-    s = q @ c.T
-    gold = np.diag(s)[:, None]
-    return float(np.mean(1.0 / (1 + (s > gold).sum(axis=1))))
+    return metrics.mrr(metrics.whole_split_ranks(q, c))
 
 
 def train_adapter(q_train: np.ndarray, c_train: np.ndarray, q_valid: np.ndarray, c_valid: np.ndarray,

@@ -115,6 +115,11 @@ def missing_inputs(args) -> str | None:
     return None
 
 
+def config_of(args, config):
+    """The config dataclass built from the command line's fields of the same names (pair_parser added them)."""
+    return config(**{f: getattr(args, f) for f in vars(config())})
+
+
 def packages_of(pairs: list[Pair]) -> dict[str, int]:
     """Pairs per repository, for the model's manifest."""
     counts: dict[str, int] = {}
