@@ -106,7 +106,7 @@ def build_once(records: Iterable[dict], model_dir, out_dir, cfg: IndexConfig, en
     with atomic_dir(out_dir) as tmp:
         store = Store(tmp / STORE, create=True, compress=cfg.compress_code)
         lex = LexicalIndex(tmp / LEXICAL, cfg.lexical, create=True)
-        sink = vectors.VectorSink(cfg.vectors, encoder.dim)
+        sink = vectors.VectorSink(cfg.vectors, encoder.dim, expected=total)
         try:
             n, enc_s = ingest(records, store, lex, encoder, cfg, record_id, sink.add, total,
                               teacher_total=teacher_rows(teacher, total, documented),

@@ -86,7 +86,7 @@ class SpoolSink:
     def finish(self):
         self.spool.sync()
         n, d = self.spool.count(), self.spool.d
-        sink = vectors.VectorSink(self.cfg.vectors, d)
+        sink = vectors.VectorSink(self.cfg.vectors, d, expected=n)
         if n:
             ids = np.memmap(self.spool.ids_path, np.int64, "r", shape=(n,))
             xb = np.memmap(self.spool.x_path, np.float32, "r", shape=(n, d))

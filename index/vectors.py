@@ -1,6 +1,7 @@
-"""FAISS vectors keyed by store row ids: exact inner product when small, HNSW when large, IVF-PQ (re-ranked) on request."""
+"""FAISS vectors keyed by store row ids: exact inner product when small, HNSW when large, IVF-PQ (re-ranked) when huge."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from dataclasses import dataclass
@@ -19,26 +20,29 @@ REFINES = ("none", "sq8", "fp16", "flat")   # IVF-PQ re-ranking codes: d, 2d or 
 class VectorConfig:
     """Which FAISS index to build and how to search it."""
 
-    kind: str = "auto"                 # auto: flat up to flat_max vectors, hnsw above
+    kind: str = "auto"                 # auto: flat up to flat_max vectors, hnsw up to hnsw_max, ivfpq above
     flat_max: int = 50_000             # exact search of 50k x 256 floats takes ~3 ms on one core
+    hnsw_max: int = 2_000_000          # HNSW keeps floats and graph in RAM: ~2.3 KB a vector, 4.6 GB at 2M
     hnsw_m: int = 32
     hnsw_ef_construction: int = 40
     hnsw_ef_search: int = 320          # recall@10 0.965 at 1M, FAISS 2.2 ms (128: 0.925, 256: 0.956; index_latency.py)
-    ivf_nlist: int = 0                 # 0: 4 * sqrt(n)
-    pq_m: int = 32                     # sub-quantizers (dim must be a multiple)
+    ivf_nlist: int = 0                 # 0: 4 * sqrt(n), at most one list per 39 training vectors
+    pq_m: int = 64                     # sub-quantizers (dim must be a multiple)
     pq_nbits: int = 8
-    ivf_nprobe: int = 32
+    ivf_nprobe: int = 64
     refine: str = "none"               # re-rank IVF-PQ's top k * refine_factor by these codes (faiss IndexRefine)
-    refine_factor: int = 4
-    train_max: int = 100_000           # IVF-PQ training sample
+    auto_refine: str = "sq8"           # the refine of an IVF-PQ that auto chose (100k: recall@10 0.76 -> 0.956)
+    refine_factor: int = 8
+    train_max: int = 200_000           # IVF-PQ training sample
     exact_filter_max: int = 20_000     # a filter leaving at most this many vectors is searched exactly
     compact_fraction: float = 0.2      # rebuild an HNSW graph once this share of it is tombstones
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"vectors.kind must be one of {KINDS}, not {self.kind!r}")
-        if self.refine not in REFINES:
-            raise ValueError(f"vectors.refine must be one of {REFINES}, not {self.refine!r}")
+        for key in ("refine", "auto_refine"):
+            if getattr(self, key) not in REFINES:
+                raise ValueError(f"vectors.{key} must be one of {REFINES}, not {getattr(self, key)!r}")
         if self.refine_factor < 1:
             raise ValueError(f"vectors.refine_factor must be at least 1, not {self.refine_factor}")
 
@@ -62,7 +66,16 @@ def normalize(x: np.ndarray) -> np.ndarray:
 
 
 def choose_kind(n: int, cfg: VectorConfig) -> str:
-    return cfg.kind if cfg.kind != "auto" else ("flat" if n <= cfg.flat_max else "hnsw")
+    if cfg.kind != "auto":
+        return cfg.kind
+    return "flat" if n <= cfg.flat_max else "hnsw" if n <= cfg.hnsw_max else "ivfpq"
+
+
+def kind_config(kind: str, cfg: VectorConfig) -> VectorConfig:
+    """The settings an index of this kind is built with: an IVF-PQ that auto chose re-ranks by auto_refine."""
+    if kind == "ivfpq" and cfg.kind == "auto" and cfg.refine == "none":
+        return dataclasses.replace(cfg, refine=cfg.auto_refine)
+    return cfg
 
 
 def empty_index(kind: str, d: int, cfg: VectorConfig) -> faiss.Index:
@@ -83,7 +96,7 @@ def build(xb: np.ndarray, ids: np.ndarray, cfg: VectorConfig, kind: str | None =
     assert ids.shape == (n,), (ids.shape, n)
     kind = kind or choose_kind(n, cfg)
     if kind == "ivfpq":
-        index = build_ivfpq(xb, cfg)
+        index = build_ivfpq(xb, kind_config(kind, cfg))
     else:
         index = empty_index(kind, d, cfg)
     if n:
@@ -94,13 +107,16 @@ def build(xb: np.ndarray, ids: np.ndarray, cfg: VectorConfig, kind: str | None =
 class VectorSink:
     """Vectors arriving in batches, indexed at finish().
 
-    Flat, HNSW and auto keep the batches and build at the end (their index holds the floats anyway).
-    IVF-PQ trains on the first train_max vectors and then adds each batch as it comes, so the floats of
-    a corpus that does not fit in memory never sit there all at once.
+    Flat and HNSW keep the batches and build at the end (their index holds the floats anyway). IVF-PQ
+    trains on the first train_max vectors and then adds each batch as it comes, so the floats of a
+    corpus that does not fit in memory never sit there all at once. Auto decides by `expected` (the
+    build's total, when known) or, without it, turns to IVF-PQ once more than hnsw_max are held.
     """
 
-    def __init__(self, cfg: VectorConfig, d: int):
-        self.cfg, self.d = cfg, d
+    def __init__(self, cfg: VectorConfig, d: int, expected: int | None = None):
+        self.cfg, self.d, self.expected = cfg, d, expected
+        self.streams = cfg.kind == "ivfpq" or (cfg.kind == "auto" and expected is not None
+                                               and choose_kind(expected, cfg) == "ivfpq")
         self.xs: list[np.ndarray] = []
         self.ids: list[np.ndarray] = []
         self.held = 0
@@ -114,8 +130,15 @@ class VectorSink:
         self.xs.append(xb)
         self.ids.append(np.asarray(ids, np.int64))
         self.held += len(ids)
-        if self.cfg.kind == "ivfpq" and self.held >= self.cfg.train_max:
-            self.index = build(*self._take(), self.cfg, kind="ivfpq")
+        if (self.streams and self.held >= self.cfg.train_max) or (self.cfg.kind == "auto" and self.held > self.cfg.hnsw_max):
+            self._start_ivfpq()
+
+    def _start_ivfpq(self) -> None:
+        """Train IVF-PQ on what is held (a train_max sample of it) and add it all."""
+        xb, ids = self._take()
+        self.index = build_ivfpq(xb, kind_config("ivfpq", self.cfg), expected=self.expected)
+        for i0 in range(0, len(ids), 65536):
+            self.index.add_with_ids(np.ascontiguousarray(xb[i0: i0 + 65536], np.float32), ids[i0: i0 + 65536])
 
     def _take(self) -> tuple[np.ndarray, np.ndarray]:
         xb = np.concatenate(self.xs) if self.xs else np.zeros((0, self.d), np.float32)
@@ -127,17 +150,19 @@ class VectorSink:
         return self.index if self.index is not None else build(*self._take(), self.cfg)
 
 
-def build_ivfpq(xb: np.ndarray, cfg: VectorConfig) -> faiss.Index:
+def build_ivfpq(xb: np.ndarray, cfg: VectorConfig, expected: int | None = None) -> faiss.Index:
     """An IVF-PQ index trained on a sample of xb, for corpora that do not fit in memory as floats.
 
-    With cfg.refine, IVF-PQ proposes k * refine_factor candidates and IndexRefine re-ranks them by
-    their SQ8, fp16 or float codes; IndexRefine numbers vectors by position, so an id map wraps it.
+    Its lists number 4 sqrt(expected) (the vectors it will hold; default xb's), at most one per 39
+    training vectors. With cfg.refine, IVF-PQ proposes k * refine_factor candidates and IndexRefine
+    re-ranks them by their SQ8, fp16 or float codes; IndexRefine numbers vectors by position, so an
+    id map wraps it.
     """
     n, d = xb.shape
     if d % cfg.pq_m:
         raise ValueError(f"vectors.pq_m={cfg.pq_m} must divide the dimension {d}")
-    nlist = cfg.ivf_nlist or max(1, int(4 * np.sqrt(max(n, 1))))
-    nlist = min(nlist, max(1, n // 39))  # k-means wants ~39 points per centroid
+    nlist = cfg.ivf_nlist or max(1, int(4 * np.sqrt(max(n, expected or 0, 1))))
+    nlist = min(nlist, max(1, min(n, cfg.train_max) // 39))  # k-means wants ~39 points per centroid
     ivf = faiss.IndexIVFPQ(faiss.IndexFlatIP(d), d, nlist, cfg.pq_m, cfg.pq_nbits, faiss.METRIC_INNER_PRODUCT)
     index = ivf if cfg.refine == "none" else refine_index(ivf, cfg)
     rng = np.random.default_rng(0)

@@ -119,3 +119,35 @@ def test_scale_quality_end_to_end_ann_against_exact(tmp_path, functions, capsys)
     assert 0 < r["exact_mrr"] <= 1 and 0 < r["ann_mrr"] <= 1 and 0 <= r["ann_s10"] <= 1
     assert r["recall_at_10"] is None or 0.5 <= r["recall_at_10"] <= 1
     assert not (tmp_path / "w" / "n400").exists()   # the index is removed unless --keep
+
+
+def test_real_distractors_and_their_vectors_can_come_from_a_built_index(tmp_path, pool, functions):
+    from index import vectors
+    from index.build import build_index
+    from index.manifest import IndexConfig
+    from preprocess.csvio import read_functions
+    build_index(list(read_functions(functions)), "hashing:64", tmp_path / "idx", IndexConfig(progress=False))
+    s = build_set(pool, DistractorConfig(n=60, index=str(tmp_path / "idx")))
+    from_csv = build_set(pool, DistractorConfig(n=60, functions=functions))
+    assert [r["name"] for r in s.real] == [r["name"] for r in from_csv.real] and s.n_copies == 12
+    enc = DistractorEncoder(HashingEncoder(64), s, spill=tmp_path / "spill")
+    recs = list(s.records())
+    for i in range(0, len(recs), 16):    # batches that straddle the pool's end and the copies' start
+        enc.encode_functions(recs[i: i + 16])
+    np.testing.assert_allclose(enc.xb[21:69], vectors.normalize(HashingEncoder(64).encode_functions(from_csv.real)),
+                               atol=1e-6)   # what the index holds is what encoding them gives
+    assert (tmp_path / "spill" / "vectors.npy").is_file() and enc.seen[1:].all()
+
+
+def test_exact_search_over_the_candidate_union_equals_exact_search_over_everything():
+    from benchmarks.scale.scale_quality import exact_candidates, exact_index
+    from index import vectors
+    rng = np.random.default_rng(0)
+    xb = vectors.normalize(rng.standard_normal((5000, 16)))
+    xq = vectors.normalize(rng.standard_normal((30, 16)))
+    ids = np.arange(1, 5000)
+    union = exact_candidates(xb, ids, xq, depth=20, chunk=700)
+    assert len(union) < 30 * 20 + 1 and set(union) <= set(ids)
+    full = exact_index(ids, xb[ids])
+    part = exact_index(union, xb[union])
+    np.testing.assert_array_equal(vectors.search(part, xq, 20)[1], vectors.search(full, xq, 20)[1])

@@ -86,9 +86,42 @@ def test_streamed_build_equals_one_build():
     np.testing.assert_array_equal(vectors.search(streamed, xq, 10, p)[1], vectors.search(whole, xq, 10, p)[1])
 
 
+AUTO = dict(flat_max=100, hnsw_max=1000, pq_m=8, pq_nbits=5, train_max=600)
+
+
+@pytest.mark.parametrize("expected", [N, None])
+def test_auto_turns_to_refined_ivfpq_past_hnsw_max_whether_or_not_the_total_is_known(expected):
+    xb, xq, ids = seeded(n=N, d=32)
+    sink = vectors.VectorSink(VectorConfig(**AUTO), 32, expected=expected)
+    for i0 in range(0, N, 200):
+        sink.add(xb[i0: i0 + 200], ids[i0: i0 + 200])
+        if expected:   # known to be large: trains once train_max are held, then streams
+            assert (sink.index is not None) == (i0 + 200 >= 600)
+        else:          # unknown: holds until more than hnsw_max, then trains on a sample of them
+            assert (sink.index is not None) == (i0 + 200 > 1000)
+    index = sink.finish()
+    assert vectors.kind_of(index) == "ivfpq" and vectors.refined(index) and index.ntotal == N
+    assert faiss.downcast_index(index.index).k_factor == VectorConfig().refine_factor
+    cfg = VectorConfig(**AUTO)
+    D, I = vectors.search(index, xq, 10, vectors.search_params(index, cfg))
+    assert recall(I, brute(xb, ids, xq, 10)[1]) >= 0.8   # SQ8 codes of random 32-d vectors swap near-ties
+
+
+def test_auto_keeps_a_chosen_refine_and_small_sets_stay_flat():
+    xb, _, ids = seeded(n=N, d=32)
+    cfg = VectorConfig(**AUTO, refine="fp16")
+    assert vectors.kind_config("ivfpq", cfg).refine == "fp16"
+    assert vectors.kind_config("ivfpq", VectorConfig(kind="ivfpq")).refine == "none"   # asked for plain IVF-PQ
+    sink = vectors.VectorSink(VectorConfig(**AUTO), 32, expected=80)
+    sink.add(xb[:80], ids[:80])
+    assert vectors.kind_of(sink.finish()) == "flat"
+
+
 def test_unknown_refine_is_refused():
     with pytest.raises(ValueError, match="vectors.refine"):
         VectorConfig(refine="pq4")
+    with pytest.raises(ValueError, match="vectors.auto_refine"):
+        VectorConfig(auto_refine="pq4")
     with pytest.raises(ValueError, match="refine_factor"):
         VectorConfig(refine="sq8", refine_factor=0)
 

@@ -39,8 +39,9 @@ def test_flat_search_equals_brute_force():
 
 
 def test_kind_follows_size_and_config():
-    cfg = VectorConfig(flat_max=100)
+    cfg = VectorConfig(flat_max=100, hnsw_max=1000)
     assert vectors.choose_kind(100, cfg) == "flat" and vectors.choose_kind(101, cfg) == "hnsw"
+    assert vectors.choose_kind(1000, cfg) == "hnsw" and vectors.choose_kind(1001, cfg) == "ivfpq"
     assert vectors.choose_kind(10, VectorConfig(kind="hnsw")) == "hnsw"
     with pytest.raises(ValueError, match="vectors.kind"):
         VectorConfig(kind="lsh")

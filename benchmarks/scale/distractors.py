@@ -7,6 +7,8 @@ is taken (in file order). Beyond the real ones come copies: copy c of real distr
 `<repo>~c`, its name suffixed `_c<c>` (in the code too, so the copies do not collapse onto each other),
 a seeded share of its description and code words dropped, and as its vector the original's plus
 Gaussian noise of norm `noise` (0.3: cosine ~0.96), renormalised; only real functions are encoded.
+With `index`, the real distractors are an index's records instead, and their vectors the ones it
+holds (an index built by the same model: its vectors are what encoding them again would give).
 Everything depends on the seed alone: the same seed and inputs give the same records and vectors.
 """
 from __future__ import annotations
@@ -28,6 +30,7 @@ class DistractorConfig:
 
     n: int = 0
     functions: str | None = "data/functions.csv"   # real distractors (None or a missing file: copies only of none)
+    index: str | None = None    # or an index built by the same model: its records and the vectors it holds
     seed: int = 0
     noise: float = 0.3          # norm of a copy's vector noise before renormalising
     drop_words: float = 0.1     # share of a copy's description and code words left out
@@ -42,6 +45,7 @@ class DistractorSet:
     cfg: DistractorConfig
     n_copies: int = 0
     origin: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))   # (max id + 1,) id -> original
+    real_vectors: np.ndarray | None = None     # (len(real), d) when they come from an index
 
     @property
     def total(self) -> int:
@@ -95,16 +99,41 @@ def read_real(path: str | None, n: int, exclude: set[int], seed: int) -> list[di
     return out
 
 
+def read_real_from_index(index_dir: str, n: int, exclude: set[int], seed: int) -> tuple[list[dict], np.ndarray]:
+    """Up to n of an index's records whose code_hash is not in exclude (a seeded sample, in id order), and their vectors."""
+    from index.manifest import STORE, VECTORS
+    from index.store import Store
+    store = Store(Path(index_dir) / STORE, readonly=True)
+    try:
+        ids, hashes = store.ids_and_hashes()
+        keep = ids[~np.isin(hashes, np.fromiter(exclude, np.int64, len(exclude)))] if exclude else ids
+        if len(keep) > n:
+            keep = np.sort(np.random.default_rng(seed).choice(keep, n, replace=False))
+        records = []
+        for i0 in range(0, len(keep), 8192):
+            records.extend(store.get(keep[i0: i0 + 8192].tolist()))
+    finally:
+        store.close()
+    index = vectors.load(Path(index_dir) / VECTORS)
+    xb = np.concatenate([vectors.reconstruct(index, keep[i0: i0 + 65536]) for i0 in range(0, len(keep), 65536)]
+                        or [np.zeros((0, index.d), np.float32)])
+    return records, vectors.normalize(xb)
+
+
 def build_set(pool: list[dict], cfg: DistractorConfig) -> DistractorSet:
     """The pool (ids 1..P) and cfg.n distractors numbered from P+1."""
     assert [r["id"] for r in pool] == list(range(1, len(pool) + 1)), "pool ids must be 1..P"
     exclude = {code_hash(r["code"]) for r in pool}
-    real = read_real(cfg.functions, cfg.n, exclude, cfg.seed)
+    real_vectors = None
+    if cfg.index and cfg.n:
+        real, real_vectors = read_real_from_index(cfg.index, cfg.n, exclude, cfg.seed)
+    else:
+        real = read_real(cfg.functions, cfg.n, exclude, cfg.seed)
     if cfg.n > len(real) and not real:
-        raise ValueError(f"{cfg.n:,} distractors need real functions to copy: {cfg.functions} has none")
+        raise ValueError(f"{cfg.n:,} distractors need real functions to copy: {cfg.index or cfg.functions} has none")
     p = len(pool)
     real = [dict(r, id=p + 1 + i) for i, r in enumerate(real)]
-    s = DistractorSet(pool=pool, real=real, cfg=cfg, n_copies=max(0, cfg.n - len(real)))
+    s = DistractorSet(pool=pool, real=real, cfg=cfg, n_copies=max(0, cfg.n - len(real)), real_vectors=real_vectors)
     origin = np.arange(s.total + 1, dtype=np.int64)
     if s.n_copies:
         origin[s.first_copy:] = p + 1 + np.arange(s.n_copies) % len(real)
@@ -116,13 +145,18 @@ class DistractorEncoder:
     """The encoder a build sees: the model for real functions (cached per batch), noise for copies.
 
     Every vector it returns is kept (`xb`, `ids`), so exact search can run over the very vectors
-    the index was built from.
+    the index was built from; with `spill`, in a memory-mapped file there (10M vectors are 15 GB).
     """
 
-    def __init__(self, model, dset: DistractorSet, cache: Path | None = None):
+    def __init__(self, model, dset: DistractorSet, cache: Path | None = None, spill: Path | None = None):
         self.model, self.dset, self.cache = model, dset, cache
         self.identity, self.dim = model.identity, model.dim
-        self.xb = np.zeros((dset.total + 1, model.dim), np.float32)   # row = id (row 0 unused)
+        shape = (dset.total + 1, model.dim)   # row = id (row 0 unused)
+        if spill is None:
+            self.xb = np.zeros(shape, np.float32)
+        else:
+            spill.mkdir(parents=True, exist_ok=True)
+            self.xb = np.lib.format.open_memmap(spill / "vectors.npy", mode="w+", dtype=np.float32, shape=shape)
         self.seen = np.zeros(dset.total + 1, bool)
         self.teacher_settings = None
 
@@ -160,7 +194,13 @@ class DistractorEncoder:
         return vectors.normalize(x[None])[0]
 
     def encode_real(self, records: list[dict]) -> np.ndarray:
-        """The model's normalised vectors of real functions, from the cache when this batch was seen."""
+        """Normalised vectors of real functions: an index's for its distractors, else the model's (cached per batch)."""
+        first = len(self.dset.pool) + 1
+        if self.dset.real_vectors is not None and records and int(records[0]["id"]) >= first:
+            return self.dset.real_vectors[np.array([int(r["id"]) for r in records]) - first]
+        if self.dset.real_vectors is not None and int(records[-1]["id"]) >= first:   # a batch across the pool's end
+            k = next(i for i, r in enumerate(records) if int(r["id"]) >= first)
+            return np.concatenate([self.encode_real(records[:k]), self.encode_real(records[k:])])
         path = None
         if self.cache is not None:
             key = hashlib.sha1(f"{self.identity}|{sorted((self.teacher_settings or {}).items())}".encode())

@@ -8,7 +8,11 @@ functions of functions.csv first, seeded noisy copies beyond) as a build of that
 vector index kind it chooses (flat up to vectors.flat_max, HNSW above; `--set` overrides), and at
 every N the teacher scope a large build chooses (documented functions). Every query is searched end to end (`Searcher.search`, k = --depth) in
 hybrid and neural mode twice: with the built index, and with the neural scorer's index swapped for
-exact inner product (IndexFlatIP) over the very vectors the build indexed. A gold answer not in the
+exact inner product over the very vectors the build indexed. That exact search is IndexFlatIP over
+the union of every query's exact top candidates, found by one streamed pass over all the vectors
+(kept in a memory-mapped file: 10M are 15 GB): for these queries it returns what exact search over
+all of them would, in a fraction of the memory. `--index DIR` takes the real distractors and their
+vectors from an index the same model built, instead of encoding functions.csv. A gold answer not in the
 top --depth counts as not found (MRR@depth). recall@10 compares the ANN index's raw neural top 10
 with the exact one, over the queries whose exact top 10 hold no two copies of one function (copies
 are near-duplicates by construction: which of them is "truly" 10th says nothing a user would see).
@@ -32,7 +36,7 @@ from index import vectors
 from index.analysis import parse_query
 from index.build import build_index
 from index.encoders import limit_torch_threads, load_encoder
-from index.manifest import VECTORS, IndexConfig
+from index.manifest import VECTORS, IndexConfig, read_manifest
 from index.scorers import NeuralScorer
 from index.searcher import Searcher
 from benchmarks.benchfile import pool_records, read_bench
@@ -60,6 +64,25 @@ def exact_index(ids: np.ndarray, xb: np.ndarray) -> faiss.Index:
     index = faiss.IndexIDMap2(faiss.IndexFlatIP(xb.shape[1]))
     index.add_with_ids(np.ascontiguousarray(xb, np.float32), np.ascontiguousarray(ids, np.int64))
     return index
+
+
+def exact_candidates(xb: np.ndarray, ids: np.ndarray, xq: np.ndarray, depth: int, chunk: int = 1 << 18) -> np.ndarray:
+    """The sorted union of each query's exact top `depth` ids over xb[ids], in one streamed pass.
+
+    Any function outside the union scores below every query's depth-th, so exact search over the
+    union gives each of these queries its exact top `depth`.
+    """
+    best_s = np.full((len(xq), 0), -np.inf, np.float32)
+    best_i = np.zeros((len(xq), 0), np.int64)
+    for i0 in range(0, len(ids), chunk):
+        part = ids[i0: i0 + chunk]
+        S = np.hstack([best_s, xq @ np.asarray(xb[part], np.float32).T])
+        I = np.hstack([best_i, np.broadcast_to(part, (len(xq), len(part)))])
+        if S.shape[1] > depth:
+            top = np.argpartition(-S, depth - 1, axis=1)[:, :depth]
+            S, I = np.take_along_axis(S, top, 1), np.take_along_axis(I, top, 1)
+        best_s, best_i = S, I
+    return np.unique(best_i)
 
 
 def ranks(s: Searcher, queries: list[str], gold_ids: np.ndarray, mode: str, depth: int, total: int) -> np.ndarray:
@@ -102,7 +125,13 @@ def run(cfg: ScaleConfig) -> dict:
     set_s = time.perf_counter() - t
     model = load_encoder(cfg.model)
     limit_torch_threads(1)
-    encoder = DistractorEncoder(model, dset, cache=Path(cfg.workdir) / "cache")
+    if cfg.distractors.index:
+        built_by = read_manifest(cfg.distractors.index)["model"].get("identity")
+        if built_by != model.identity:
+            raise SystemExit(f"{cfg.distractors.index} was built by {built_by}, not by {cfg.model} ({model.identity}): "
+                             "its vectors would not be this model's")
+    encoder = DistractorEncoder(model, dset, cache=Path(cfg.workdir) / "cache",
+                                spill=Path(cfg.workdir) / f"vectors-n{cfg.distractors.n}")
     icfg = IndexConfig(progress=False).override(list(cfg.settings))
     out = Path(cfg.workdir) / f"n{cfg.distractors.n}"
     t = time.perf_counter()
@@ -116,17 +145,22 @@ def run(cfg: ScaleConfig) -> dict:
         vcfg = ann.cfg
         kind = vectors.kind_of(ann.index) + (f"+{vcfg.refine}" if vectors.refined(ann.index) else "")
         ann_q = quality(s, bench.queries, gold_ids, cfg.depth, dset.total)
-        exact = exact_index(*encoder.vectors())
+        xq = np.concatenate([x for x in (ann.embed(parse_query(q)) for q in bench.queries) if x is not None])
+        # twice the candidates the searcher asks a scorer for at k = depth, in case of ties at the edge
+        union = exact_candidates(encoder.xb, np.flatnonzero(encoder.seen), xq, 2 * max(s.cfg.depth, 2 * cfg.depth))
+        exact = exact_index(union, np.asarray(encoder.xb[union]))
         s.scorers["neural"] = NeuralScorer(encoder, exact, vcfg, s.store.tombstones())
         exact_q = quality(s, bench.queries, gold_ids, cfg.depth, dset.total)
-        xq = np.concatenate([x for x in (ann.embed(parse_query(q)) for q in bench.queries) if x is not None])
         recall = distinct_recall(ann.index, ann.params, exact, xq, dset.origin)
     finally:
         s.close()
         if not cfg.keep:
             shutil.rmtree(out, ignore_errors=True)
+        del encoder
+        shutil.rmtree(Path(cfg.workdir) / f"vectors-n{cfg.distractors.n}", ignore_errors=True)
     return {"distractors": cfg.distractors.n, "index_kind": kind, "functions": dset.total,
             "real_distractors": len(dset.real), "copies": dset.n_copies,
+            "real_from": cfg.distractors.index or cfg.distractors.functions, "exact_union": len(union),
             "exact_mrr": exact_q["hybrid"]["MRR"], "ann_mrr": ann_q["hybrid"]["MRR"],
             "exact_s10": exact_q["hybrid"]["SR@10"], "ann_s10": ann_q["hybrid"]["SR@10"],
             "ann_keeps": round(ann_q["hybrid"]["MRR"] / max(exact_q["hybrid"]["MRR"], 1e-9), 4),
@@ -144,6 +178,7 @@ def main(argv=None) -> int:
     p.add_argument("--bench", default=ScaleConfig.bench)
     p.add_argument("--model", default=ScaleConfig.model)
     p.add_argument("--functions", default=DistractorConfig.functions, help="real distractors (first)")
+    p.add_argument("--index", help="take the real distractors and their vectors from this index (built by --model)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--noise", type=float, default=DistractorConfig.noise)
     p.add_argument("--depth", type=int, default=ScaleConfig.depth)
@@ -155,7 +190,7 @@ def main(argv=None) -> int:
     # the teacher scope a large build chooses at every N, so that N alone changes between runs
     cfg = ScaleConfig(bench=a.bench, model=a.model, depth=a.depth, workdir=a.workdir,
                       settings=("teacher=documented", *a.set),
-                      keep=a.keep, distractors=DistractorConfig(n=a.distractors, functions=a.functions,
+                      keep=a.keep, distractors=DistractorConfig(n=a.distractors, functions=a.functions, index=a.index,
                                                                 seed=a.seed, noise=a.noise))
     t = time.perf_counter()
     report = run(cfg)
