@@ -15,13 +15,13 @@ PRETRAINED := codenn/pretrained
 INDEX_MODEL ?= $(if $(wildcard $(MODEL)/model.safetensors),$(MODEL),$(PRETRAINED))
 
 .PHONY: help venv corpus extract dataset train index serve crawl eval bench tensorboard demo test export-model \
-        codegen-train codegen-train-rag humaneval humaneval-setup bench-humaneval bench-humaneval-rag bench-extract bench-web bench-sync bench-mcp bench-busy bench-scale-quality browser-deps clean
+        codegen-train codegen-train-rag humaneval humaneval-setup bench-humaneval bench-humaneval-rag bench-extract bench-web bench-sync bench-mcp bench-busy bench-scale-quality bench-10m browser-deps clean
 
 help:
 	@echo "make demo   - whole pipeline on the default corpus (stdlib + site-packages; Go stdlib and npm where installed), then serve"
 	@echo "make test   - run the test suite"
 	@echo "stages: corpus extract dataset train index serve crawl eval bench tensorboard codegen-train"
-	@echo "benchmarks: bench-extract bench-web bench-sync bench-mcp bench-busy bench-pypi bench-scale-quality bench-humaneval bench-humaneval-rag (after codegen-train-rag)"
+	@echo "benchmarks: bench-extract bench-web bench-sync bench-mcp bench-busy bench-pypi bench-scale-quality bench-10m bench-humaneval bench-humaneval-rag (after codegen-train-rag)"
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -80,13 +80,21 @@ bench-pypi: venv
 	$(PY) -m benchmarks.scale.pypi_corpus --tops 100,500 --data $(DATA)/pypi_corpus
 
 # cosqa-dev's pool + DISTRACTORS functions: ANN vs exact MRR/S@10 and recall@10; ends with one JSON line
-# (SCALE_SET="vectors.kind=ivfpq vectors.refine=sq8": index settings instead of the size's choice)
+# (SCALE_SET="vectors.kind=ivfpq vectors.refine=sq8": index settings instead of the size's choice;
+# SCALE_INDEX=data/index: real distractors and their vectors from that index instead of encoding them)
 DISTRACTORS ?= 0
 SCALE_SET ?=
+SCALE_INDEX ?=
 bench-scale-quality: venv
 	$(PY) -m benchmarks.scale.scale_quality --distractors $(DISTRACTORS) --model $(INDEX_MODEL) \
-	  --functions $(DATA)/functions.csv $(foreach s,$(SCALE_SET),--set $(s)) \
+	  --functions $(DATA)/functions.csv $(foreach s,$(SCALE_SET),--set $(s)) $(if $(SCALE_INDEX),--index $(SCALE_INDEX)) \
 	  --out $(DATA)/bench/scale_quality_$(DISTRACTORS).json
+
+# the 10M build to the end (resumable: run it again after a kill), then the searcher in a fresh process
+bench-10m: venv
+	$(PY) -m benchmarks.scale.index_10m --model $(INDEX_MODEL) --size 10000000 --resume \
+	  $(if $(SCALE_INDEX),--base-index $(SCALE_INDEX),--functions $(DATA)/functions.csv) \
+	  --queries 500 --recall-queries 500 --nprobe 16,32,64,128 --out $(DATA)/bench/index_10m.json
 
 # cosqa-dev (web queries) and docstring -> code on 2,000 pairs of the default corpus's test split
 eval: venv
