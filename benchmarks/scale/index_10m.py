@@ -65,9 +65,10 @@ def exact_top10(encoder: ReplicaEncoder, n: int, xq: np.ndarray, chunk: int = 10
         ids = np.arange(i0, min(n, i0 + chunk))
         S = xq @ vectors.normalize(encoder.encode_functions([{"id": int(i)} for i in ids])).T
         allS, allI = np.hstack([best_s, S]), np.hstack([best_i, np.broadcast_to(ids, S.shape)])
-        top = np.argsort(-allS, axis=1)[:, :10]
+        top = np.argpartition(-allS, 9, axis=1)[:, :10]
         best_s, best_i = np.take_along_axis(allS, top, 1), np.take_along_axis(allI, top, 1)
-    return best_i
+    order = np.argsort(-best_s, axis=1)
+    return np.take_along_axis(best_i, order, 1)
 
 
 def recall_by_nprobe(s: Searcher, encoder: ReplicaEncoder, queries: list[str], nprobes: list[int]) -> dict:
