@@ -143,7 +143,8 @@ def run(cfg: ScaleConfig) -> dict:
         gold_ids = bench.gold + 1            # pool records have id = pool index + 1
         ann = s.scorers["neural"]
         vcfg = ann.cfg
-        kind = vectors.kind_of(ann.index) + (f"+{vcfg.refine}" if vectors.refined(ann.index) else "")
+        kind = vectors.kind_of(ann.index)   # a refine that auto chose is in kind_config, not in the settings
+        kind += f"+{vectors.kind_config(kind, vcfg).refine}" if vectors.refined(ann.index) else ""
         ann_q = quality(s, bench.queries, gold_ids, cfg.depth, dset.total)
         xq = np.concatenate([x for x in (ann.embed(parse_query(q)) for q in bench.queries) if x is not None])
         # twice the candidates the searcher asks a scorer for at k = depth, in case of ties at the edge
