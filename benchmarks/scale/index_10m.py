@@ -33,10 +33,11 @@ from index import vectors
 from index.analysis import parse_query
 from index.build import build_index
 from index.encoders import limit_torch_threads, load_encoder
-from index.manifest import STORE, VECTORS, IndexConfig, read_manifest
+from index.manifest import IndexConfig, read_manifest
 from index.searcher import Searcher
-from index.store import Store
 from preprocess.csvio import read_functions
+from benchmarks.scale.distractors import read_real_from_index
+from benchmarks.scale.scale_quality import streamed_top
 from benchmarks.scale.index_latency import ReplicaEncoder, base_vectors, du_mb, replicate, time_queries
 
 SETTINGS = ["compress_code=true", "batch_size=4096"]   # the vector index: what auto chooses at that size
@@ -60,15 +61,9 @@ def status_mb(key: str) -> float:
 
 def exact_top10(encoder: ReplicaEncoder, n: int, xq: np.ndarray, chunk: int = 100_000) -> np.ndarray:
     """Ids (nq, 10) of the exact top-10 over the true vectors of ids 0..n-1, streamed in chunks."""
-    best_s, best_i = np.full((len(xq), 10), -np.inf, np.float32), np.zeros((len(xq), 10), np.int64)
-    for i0 in range(0, n, chunk):
-        ids = np.arange(i0, min(n, i0 + chunk))
-        S = xq @ vectors.normalize(encoder.encode_functions([{"id": int(i)} for i in ids])).T
-        allS, allI = np.hstack([best_s, S]), np.hstack([best_i, np.broadcast_to(ids, S.shape)])
-        top = np.argpartition(-allS, 9, axis=1)[:, :10]
-        best_s, best_i = np.take_along_axis(allS, top, 1), np.take_along_axis(allI, top, 1)
-    order = np.argsort(-best_s, axis=1)
-    return np.take_along_axis(best_i, order, 1)
+    parts = (np.arange(i0, min(n, i0 + chunk)) for i0 in range(0, n, chunk))
+    return streamed_top(((ids, vectors.normalize(encoder.encode_functions([{"id": int(i)} for i in ids])))
+                         for ids in parts), xq, 10)
 
 
 def recall_by_nprobe(s: Searcher, encoder: ReplicaEncoder, queries: list[str], nprobes: list[int]) -> dict:
@@ -98,26 +93,12 @@ def recall_by_nprobe(s: Searcher, encoder: ReplicaEncoder, queries: list[str], n
     return out
 
 
-def index_base(index_dir: str) -> tuple[list[dict], np.ndarray]:
-    """A built index's records (renumbered 0..n-1 in id order) and the vectors it holds for them."""
-    store, index = Store(Path(index_dir) / STORE, readonly=True), vectors.load(Path(index_dir) / VECTORS)
-    real, xs = [], []
-    try:
-        for batch in store.iter_records(batch=8192):
-            xs.append(vectors.reconstruct(index, np.array([r["id"] for r in batch], np.int64)))
-            real.extend(batch)
-    finally:
-        store.close()
-    for i, r in enumerate(real):
-        r["id"] = i
-    return real, np.concatenate(xs)
-
-
 def load_base(args, model, cache: Path) -> tuple[list[dict], np.ndarray, dict]:
     """The real functions, their vectors, and how fast they were encoded (none when taken from an index)."""
     if args.base_index:
         t = time.perf_counter()
-        real, base = index_base(args.base_index)
+        real, base = read_real_from_index(args.base_index, sys.maxsize, set(), seed=0)   # all of them
+        real = [dict(r, id=i) for i, r in enumerate(real)]   # ids 0..n-1: copy c of i is c * n + i
         return real, base, {"from_index": args.base_index, "functions": len(real),
                             "read_s": round(time.perf_counter() - t, 1)}
     real = list(read_functions(args.functions))

@@ -66,23 +66,28 @@ def exact_index(ids: np.ndarray, xb: np.ndarray) -> faiss.Index:
     return index
 
 
+def streamed_top(chunks, xq: np.ndarray, depth: int) -> np.ndarray:
+    """(nq, depth) ids of each query's exact top `depth`, best first, over (ids, vectors) chunks read once."""
+    best_s = np.full((len(xq), 0), -np.inf, np.float32)
+    best_i = np.zeros((len(xq), 0), np.int64)
+    for part, x in chunks:
+        S = np.hstack([best_s, xq @ np.asarray(x, np.float32).T])
+        I = np.hstack([best_i, np.broadcast_to(part, (len(xq), len(part)))])
+        if S.shape[1] > depth:
+            top = np.argpartition(-S, depth - 1, axis=1)[:, :depth]
+            S, I = np.take_along_axis(S, top, 1), np.take_along_axis(I, top, 1)
+        best_s, best_i = S, I
+    return np.take_along_axis(best_i, np.argsort(-best_s, axis=1), 1)
+
+
 def exact_candidates(xb: np.ndarray, ids: np.ndarray, xq: np.ndarray, depth: int, chunk: int = 1 << 18) -> np.ndarray:
     """The sorted union of each query's exact top `depth` ids over xb[ids], in one streamed pass.
 
     Any function outside the union scores below every query's depth-th, so exact search over the
     union gives each of these queries its exact top `depth`.
     """
-    best_s = np.full((len(xq), 0), -np.inf, np.float32)
-    best_i = np.zeros((len(xq), 0), np.int64)
-    for i0 in range(0, len(ids), chunk):
-        part = ids[i0: i0 + chunk]
-        S = np.hstack([best_s, xq @ np.asarray(xb[part], np.float32).T])
-        I = np.hstack([best_i, np.broadcast_to(part, (len(xq), len(part)))])
-        if S.shape[1] > depth:
-            top = np.argpartition(-S, depth - 1, axis=1)[:, :depth]
-            S, I = np.take_along_axis(S, top, 1), np.take_along_axis(I, top, 1)
-        best_s, best_i = S, I
-    return np.unique(best_i)
+    parts = (ids[i0: i0 + chunk] for i0 in range(0, len(ids), chunk))
+    return np.unique(streamed_top(((part, xb[part]) for part in parts), xq, depth))
 
 
 def ranks(s: Searcher, queries: list[str], gold_ids: np.ndarray, mode: str, depth: int, total: int) -> np.ndarray:
@@ -157,7 +162,6 @@ def run(cfg: ScaleConfig) -> dict:
         s.close()
         if not cfg.keep:
             shutil.rmtree(out, ignore_errors=True)
-        del encoder
         shutil.rmtree(Path(cfg.workdir) / f"vectors-n{cfg.distractors.n}", ignore_errors=True)
     return {"distractors": cfg.distractors.n, "index_kind": kind, "functions": dset.total,
             "real_distractors": len(dset.real), "copies": dset.n_copies,
