@@ -101,6 +101,12 @@ class CodeTeacher:
                 self._model = self._load_onnx() if self.onnx else self._load()
         return self._model
 
+    def prepare(self) -> None:
+        """Make the ONNX export this teacher runs on now if it is not cached (seconds, once per machine)."""
+        if self.onnx:
+            from .teacher_onnx import cached_export
+            cached_export(lambda: self._load(quantized=False), minilm_dir(), self.cfg.weights, self.cfg.int8)
+
     def _load_onnx(self):
         from .teacher_onnx import onnx_teacher
         threads = self.cfg.threads or len(os.sched_getaffinity(0))
@@ -165,6 +171,10 @@ class TeacherQueries:
     def __init__(self, cfg: TeacherConfig):
         self.teacher = CodeTeacher(dataclasses.replace(cfg, int8=False, batch_size=32, threads=1))
         self.identity = f"{cfg.name}{'+' + cfg.weights if cfg.weights else ''}-queries"
+
+    def prepare(self) -> None:
+        """Export the query model now if it is not cached, so that no `best` query waits for it."""
+        self.teacher.prepare()
 
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
         # queries as typed: MiniLM ranks better with the language's name in them (cosqa-dev MRR 0.541

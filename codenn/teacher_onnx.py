@@ -109,9 +109,15 @@ class OnnxTeacher:
         return out
 
 
-def onnx_teacher(st_loader, base_dir: Path, weights: str, int8: bool, max_tokens: int, threads: int) -> OnnxTeacher:
-    """The cached export for these weights (made now from `st_loader()` if missing), ready to encode."""
+def cached_export(st_loader, base_dir: Path, weights: str, int8: bool) -> Path:
+    """The cached export for these weights, made now from `st_loader()` if missing."""
     path = cache_root() / f"minilm-{export_key(base_dir, weights, int8)}.onnx"
     if not path.exists():
         export(st_loader(), path, int8)
+    return path
+
+
+def onnx_teacher(st_loader, base_dir: Path, weights: str, int8: bool, max_tokens: int, threads: int) -> OnnxTeacher:
+    """The cached export for these weights (made now if missing), ready to encode."""
+    path = cached_export(st_loader, base_dir, weights, int8)
     return OnnxTeacher(path, base_dir / "tokenizer.json", max_tokens, threads)

@@ -168,7 +168,12 @@ def configure_teacher(encoder, cfg: IndexConfig, total: int | None) -> dict | No
     scope = cfg.teacher
     if scope == "auto":
         scope = "all" if total is not None and total <= cfg.teacher_all_max else "documented"
-    return encoder.configure_teacher(scope, cfg.teacher_tokens, cfg.teacher_int8, cfg.teacher_runtime)
+    settings = encoder.configure_teacher(scope, cfg.teacher_tokens, cfg.teacher_int8, cfg.teacher_runtime)
+    from .searcher import teacher_queries
+    queries = teacher_queries(encoder, settings)
+    if queries is not None:   # the build pays for the query model's export, not the first `best` search
+        queries.prepare()
+    return settings
 
 
 def new_manifest(encoder, model_dir, cfg: IndexConfig, store: Store, index, **parts) -> dict:

@@ -20,7 +20,7 @@ def query_encoder(searcher: Searcher):
 
 
 class LiveSearcher:
-    """Hand out the Searcher of the index's newest generation, reopened (model kept) when it changes.
+    """Hand out the Searcher of the index's newest generation, reopened (models kept) when it changes.
 
     Each get() stats manifest.json (a few microseconds) unless check_every seconds have not passed.
     """
@@ -50,8 +50,9 @@ class LiveSearcher:
             if not token and self._searcher is not None:
                 return self._searcher   # a rebuilt index is being swapped in (a moment without a manifest)
             if self._searcher is None or token != self._token:
-                encoder = self.encoder()
-                opened = Searcher.open(self.index_dir, self.model_dir, encoder=encoder)
+                previous = self._searcher.scorers.get("teacher") if self._searcher is not None else None
+                opened = Searcher.open(self.index_dir, self.model_dir, encoder=self.encoder(),
+                                       teacher=previous.encoder if previous is not None else None)
                 # requests take milliseconds: the generation before the old one has none left, so close it
                 # (its threads and its SQLite snapshot, which would otherwise keep the WAL from being reset)
                 if self._retired is not None:

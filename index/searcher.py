@@ -96,9 +96,12 @@ class Searcher:
         self._pool: ThreadPoolExecutor | None = None
 
     @classmethod
-    def open(cls, index_dir: str | Path, model_dir: str | Path | None = None, *, encoder=None,
+    def open(cls, index_dir: str | Path, model_dir: str | Path | None = None, *, encoder=None, teacher=None,
              cfg: SearchConfig | None = None, vector_cfg: VectorConfig | None = None) -> "Searcher":
-        """Open an index with the model it was built with (model_dir defaults to the manifest's)."""
+        """Open an index with the model it was built with (model_dir defaults to the manifest's).
+
+        encoder, teacher: query models already loaded (a previous generation's), used where they fit.
+        """
         index_dir = Path(index_dir)
         manifest = read_manifest(index_dir)
         if backend_name(manifest) != "native":   # vectors and BM25 in another engine: index.backends
@@ -119,7 +122,7 @@ class Searcher:
             index = reading.result()
         vcfg = vector_cfg or VectorConfig(**manifest["config"]["vectors"])
         scorers = {"neural": NeuralScorer(encoder, index, vcfg, store.tombstones()), "lexical": LexicalScorer(lex)}
-        teacher = teacher_queries(encoder, manifest["model"].get("teacher"))
+        teacher = teacher_queries(encoder, manifest["model"].get("teacher"), loaded=teacher)
         if teacher is not None:   # its weights load on the first `best` query
             scorers["teacher"] = NeuralScorer(teacher, index, vcfg, store.tombstones(), name="teacher")
         return cls(store, scorers, cfg, manifest, index_dir)
@@ -149,9 +152,10 @@ class Searcher:
         self.scorers[scorer.name] = scorer
         self.cfg.modes.update(modes or {})
 
-    def warm(self) -> None:
-        """Load what loads lazily now: the row table, and the `best` mode's transformer (seconds on first use)."""
-        self.rows()
+    def warm(self, rows: bool = True) -> None:
+        """Load what loads lazily now: the row table (if asked), and the `best` mode's transformer (seconds on first use)."""
+        if rows:
+            self.rows()
         scorer = self.scorers.get("teacher")
         if scorer is not None:
             scorer.encoder.encode_queries(["warm up"])
@@ -327,13 +331,16 @@ class RowTable:
         return live, keys
 
 
-def teacher_queries(encoder, built: dict | None = None):
+def teacher_queries(encoder, built: dict | None = None, loaded=None):
     """A query encoder for the teacher's code vectors in the index, or None when there are none.
 
-    built: the teacher settings the index's manifest records (scope "none": no function has its vectors).
+    built: the teacher settings the index's manifest records (scope "none": no function has its vectors);
+    loaded: a TeacherQueries already loaded, returned when it is the one this encoder asks for.
     """
     cfg = getattr(encoder, "teacher_config", None)
     if cfg is None or (built or {}).get("scope") == "none":
         return None
     from codenn.code_teacher import TeacherQueries
-    return TeacherQueries(cfg)
+    fresh = TeacherQueries(cfg)
+    # a sync's every generation would otherwise load the transformer again on its first `best` query
+    return loaded if loaded is not None and loaded.identity == fresh.identity else fresh

@@ -49,3 +49,17 @@ def test_onnx_is_close_to_torch(cache):
     assert (onnx8 * fp32).sum(1).min() > 0.85                  # int8 weights: near, not equal
     with pytest.raises(ValueError, match="runtime"):
         TeacherConfig(runtime="tensorrt")
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_preparing_the_query_teacher_exports_it_without_loading_it(tmp_path, monkeypatch):
+    from codenn.code_teacher import TeacherQueries
+    monkeypatch.setenv("CODESEARCH_CACHE", str(tmp_path))
+    q = TeacherQueries(TeacherConfig())
+    q.prepare()
+    exported = list((tmp_path / "teacher-onnx").glob("*.onnx"))
+    assert len(exported) == 1 and q.teacher._model is None      # exported, no session held
+    q.prepare()                                                  # cached: nothing exported again
+    assert list((tmp_path / "teacher-onnx").glob("*.onnx")) == exported
+    assert np.allclose(np.linalg.norm(q.encode_queries(["read a json file"]), axis=1), 1, atol=1e-5)
+    assert list((tmp_path / "teacher-onnx").glob("*.onnx")) == exported   # the queries run on that export

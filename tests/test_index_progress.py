@@ -104,7 +104,7 @@ def test_a_quick_index_has_no_teacher_vectors_and_offers_no_best_mode(records, t
 
 def get_json(url: str) -> dict:
     try:
-        with urllib.request.urlopen(url, timeout=10) as r:
+        with urllib.request.urlopen(url, timeout=30) as r:   # a bound on a busy 2-core CI, not a timing
             return json.loads(r.read())
     except urllib.error.HTTPError as e:
         return json.loads(e.read())

@@ -126,3 +126,31 @@ def test_strip_doc_cuts_other_languages_doc_comments():
     assert strip_doc("    /** Get it. */\n    get(k) {\n      return k;\n    }\n", "javascript") == "get(k) {\n  return k;\n}\n"
     assert strip_doc("/// Doc.\n#[inline]\nfn f() {}\n", "rust") == "#[inline]\nfn f() {}\n"
     assert strip_doc('def f():\n    """Doc."""\n    return 1', "python") == "def f():\n    return 1"
+
+
+def test_a_build_with_a_teacher_prepares_the_best_modes_query_model(shipped_index, tmp_path, monkeypatch):
+    from codenn.code_teacher import TeacherQueries
+    prepared = []
+    monkeypatch.setattr(TeacherQueries, "prepare", lambda self: prepared.append(self.identity))
+    _, _, records = shipped_index
+    build_index(records[:20], "codenn/pretrained", tmp_path / "quick", IndexConfig(progress=False, teacher="none"))
+    assert prepared == []                                       # no teacher vectors: no `best` mode to prepare
+    build_index(records[:20], "codenn/pretrained", tmp_path / "full", IndexConfig(progress=False, teacher="all"))
+    assert prepared == ["all-MiniLM-L6-v2-queries"]
+
+
+def test_a_new_generation_keeps_the_loaded_query_teacher(shipped_index, tmp_path):
+    from index.live import LiveSearcher
+    _, _, records = shipped_index
+    out = tmp_path / "ix"
+    build_index(records[:40], "codenn/pretrained", out, IndexConfig(progress=False))
+    live = LiveSearcher(out)
+    first = live.get()
+    first.warm(rows=False)
+    build_index(records, "codenn/pretrained", out, IndexConfig(progress=False))   # the next generation
+    second = live.get()
+    assert second is not first and second.size == len(records)
+    teacher = second.scorers["teacher"].encoder
+    assert teacher is first.scorers["teacher"].encoder and teacher.teacher._model is not None
+    hits = second.search("parse a JSON string into an object", k=5, mode="best").hits
+    assert any(h.repo == "stdlib/json" for h in hits[:3])

@@ -44,9 +44,11 @@ class SearcherHolder:
         with self._lock:  # one thread opens (loads the model); the others wait for it
             searcher = self._open()
             if searcher is not self._searcher:
-                # the first `best` query would wait ~5 s for its transformer: load it beside the first requests
-                if self._searcher is None:
-                    threading.Thread(target=warm, args=(searcher,), name="warm-up", daemon=True).start()
+                # the first `best` query would wait for its transformer (a quick index swapped for a full one
+                # has none loaded yet), the first filter for the row table (1.4 s at 358k functions: only at
+                # start, not for every generation a sync publishes): load them beside the first requests
+                first = self._searcher is None
+                threading.Thread(target=warm, args=(searcher, first), name="warm-up", daemon=True).start()
                 self._searcher = searcher
         return searcher
 
@@ -98,10 +100,10 @@ class SearcherHolder:
             raise IndexUnavailable(DAMAGED) from e
 
 
-def warm(searcher) -> None:
+def warm(searcher, rows: bool = True) -> None:
     """Load the searcher's lazy query encoders; a failure is logged and left to the first query to report."""
     try:
-        searcher.warm()
+        searcher.warm(rows)
     except Exception:  # noqa: BLE001 -- a warm-up must never take the server down
         log.exception("warming up the query encoders failed")
 
